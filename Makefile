@@ -1,0 +1,30 @@
+# Every target creates .venv and installs the project into it when missing or when pyproject.toml changed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tfscope-installed
+
+.PHONY: demo test check lint screenshots clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[cpu,demo,test,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## local GCS emulator seeded with demo models, and the TUI on it
+	$(VENV)/bin/tfscope --demo
+
+test: $(STAMP)  ## the whole suite, against the emulator on loopback
+	$(PY) -m pytest
+
+check: $(STAMP)  ## lint, format, types, import contracts
+	$(VENV)/bin/ruff check tui tests
+	$(VENV)/bin/ruff format --check tui tests
+	$(VENV)/bin/mypy tui
+	$(VENV)/bin/lint-imports
+
+screenshots: $(STAMP)  ## SVGs of the browser on the demo bucket, into screenshots/
+	$(PY) tests/make_screenshots.py screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,70 @@
+"""Shared fixtures: real model files made by TF at test time, and the real GCS emulator on loopback.
+
+The metadata server is blocked and credentials are cleared before anything imports google-auth, so
+no test can reach beyond 127.0.0.1 or pick up a developer's own Google account.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tui.storage.emulator import Emulator, offline_env
+
+# Before any google-auth import: no metadata probes, no developer credentials, no gcloud config.
+os.environ.update(offline_env())
+os.environ.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
+os.environ.pop("STORAGE_EMULATOR_HOST", None)
+os.environ["CLOUDSDK_CONFIG"] = tempfile.mkdtemp(prefix="tfscope-no-gcloud-")
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+DEMO_BUCKET = "tfscope-demo"
+PAGING_BUCKET = "paging"
+PAGING_OBJECTS = 5_500
+
+
+@pytest.fixture(scope="session")
+def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The emulator's -data folder: the demo bucket (small models) and a 5,500-object bucket.
+
+    fake-gcs-server does not follow symlinks, so the models are built in place.
+    """
+    data = tmp_path_factory.mktemp("gcs-data")
+    subprocess.run([sys.executable, "-m", "tui.runtime.demo_models", str(data / DEMO_BUCKET), "--small"], check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    write_paging_bucket(data)
+    return data
+
+
+@pytest.fixture(scope="session")
+def model_files(emulator_data: Path) -> Path:
+    """Every artifact kind, made by TF/Keras at test time (the demo builder in its small mode)."""
+    return emulator_data / DEMO_BUCKET
+
+
+def write_paging_bucket(root: Path) -> None:
+    """5,500 objects under one prefix, plus a few prefixes, laid out for the emulator's -data preload."""
+    many = root / PAGING_BUCKET / "many"
+    many.mkdir(parents=True)
+    for i in range(PAGING_OBJECTS):
+        (many / f"obj-{i:05d}.txt").write_bytes(b"x" * (i % 7))
+    for sub in ("a", "b", "c"):
+        (root / PAGING_BUCKET / "nested" / sub).mkdir(parents=True)
+        (root / PAGING_BUCKET / "nested" / sub / "file.txt").write_text(sub)
+
+
+@pytest.fixture(scope="session")
+def emulator(emulator_data: Path) -> Iterator[Emulator]:
+    """fake-gcs-server preloaded with the demo bucket and a 5,500-object bucket, for the whole session."""
+    server = Emulator(emulator_data)
+    server.start()
+    os.environ.update(server.environ())
+    yield server
+    server.stop()
+    os.environ.pop("STORAGE_EMULATOR_HOST", None)

@@ -1,0 +1,55 @@
+"""Artifact detection by structure and magic bytes, on real files made by TF/Keras."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.storage import ArtifactKind
+from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("models/image/tiny_cnn.keras", ArtifactKind.KERAS),
+        ("models/image/tiny_cnn.h5", ArtifactKind.HDF5),
+        ("models/mobile/tiny_cnn.tflite", ArtifactKind.TFLITE),
+        ("broken/not_a_model.keras", None),
+        ("README.txt", None),
+    ],
+)
+def test_magic_bytes(model_files: Path, path: str, kind: ArtifactKind | None) -> None:
+    head = (model_files / path).read_bytes()[:SNIFF_BYTES]
+    assert kind_from_magic(head, path) is kind
+
+
+def test_magic_bytes_ignore_the_name(model_files: Path) -> None:
+    """A TFLite or HDF5 file renamed to .bin is still found; a zip is a Keras model only if named so."""
+    tflite = (model_files / "models/mobile/tiny_cnn.tflite").read_bytes()[:SNIFF_BYTES]
+    assert kind_from_magic(tflite, "model.bin") is ArtifactKind.TFLITE
+    keras = (model_files / "models/image/tiny_cnn.keras").read_bytes()[:SNIFF_BYTES]
+    assert kind_from_magic(keras, "archive.zip") is None
+
+
+@pytest.mark.parametrize(
+    ("folder", "kind"),
+    [
+        ("serving/tiny_cnn/1", ArtifactKind.SAVED_MODEL),
+        ("models/text/classifier", ArtifactKind.SAVED_MODEL),
+        ("checkpoints/tiny_cnn", ArtifactKind.CHECKPOINT),
+        ("serving/tiny_cnn/1/variables", ArtifactKind.CHECKPOINT),
+        ("models", None),
+        ("datasets/imagenet", None),
+    ],
+)
+def test_folder_kind(model_files: Path, folder: str, kind: ArtifactKind | None) -> None:
+    names = [p.name + "/" if p.is_dir() else p.name for p in (model_files / folder).iterdir()]
+    assert folder_kind(names) is kind
+
+
+def test_index_needs_its_data_shard() -> None:
+    assert kind_from_name("ckpt-1.index", ["ckpt-1.data-00000-of-00001"]) is ArtifactKind.CHECKPOINT
+    assert kind_from_name("ckpt-1.index", ["other.data-00000-of-00001"]) is None
+    assert folder_kind(["checkpoint"]) is ArtifactKind.CHECKPOINT

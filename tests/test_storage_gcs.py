@@ -1,0 +1,131 @@
+"""GcsStore against the real fake-gcs-server on loopback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS
+from tui.errors import EmulatorNotRunningError, NotFoundError
+from tui.storage import ArtifactKind, GcsStore, parse_location
+from tui.storage.base import PAGE_SIZE
+from tui.storage.emulator import Emulator
+
+
+@pytest.fixture
+def gcs(emulator: Emulator) -> GcsStore:
+    return GcsStore(deadline=3)
+
+
+def names(pages: object) -> list[str]:
+    return [e.name for page in pages for e in page]  # type: ignore[attr-defined]
+
+
+def test_lists_buckets(gcs: GcsStore) -> None:
+    assert set(names(gcs.list_level(parse_location("gs://")))) == {f"{DEMO_BUCKET}/", f"{PAGING_BUCKET}/"}
+
+
+def test_lists_one_level_with_prefixes_and_objects(gcs: GcsStore) -> None:
+    entries = [e for page in gcs.list_level(parse_location(f"gs://{DEMO_BUCKET}/")) for e in page]
+    assert [e.name for e in entries] == sorted(e.name for e in entries)
+    assert "README.txt" in [e.name for e in entries]
+    assert {"models/", "serving/", "checkpoints/"} <= {e.name for e in entries if e.is_dir}
+    readme = next(e for e in entries if e.name == "README.txt")
+    assert readme.stat is not None and readme.stat.size == len(b"tfscope demo bucket: models in every TensorFlow format.\n")
+
+
+def test_paging_streams_pages_of_at_most_1000(gcs: GcsStore) -> None:
+    pages = list(gcs.list_level(parse_location(f"gs://{PAGING_BUCKET}/many/")))
+    assert [len(p) for p in pages] == [PAGE_SIZE] * (PAGING_OBJECTS // PAGE_SIZE) + [PAGING_OBJECTS % PAGE_SIZE]
+    listed = [e.name for p in pages for e in p]
+    assert listed == [f"obj-{i:05d}.txt" for i in range(PAGING_OBJECTS)]
+
+
+def test_first_page_arrives_without_waiting_for_the_rest(gcs: GcsStore) -> None:
+    pages = gcs.list_level(parse_location(f"gs://{PAGING_BUCKET}/many/"))
+    first = next(iter(pages))
+    assert len(first) == PAGE_SIZE
+    pages.close()  # type: ignore[attr-defined]  # stopping early is allowed: the rest is never fetched
+
+
+def test_recursive_listing_sees_every_depth(gcs: GcsStore) -> None:
+    found = names(gcs.list_recursive(parse_location(f"gs://{PAGING_BUCKET}/nested/")))
+    assert sorted(found) == ["file.txt"] * 3
+
+
+def test_stat_matches_the_seeded_file(gcs: GcsStore, model_files: Path) -> None:
+    local = model_files / "models" / "image" / "tiny_cnn.h5"
+    stat = gcs.stat(parse_location(f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.h5"))
+    assert stat.size == local.stat().st_size
+    assert stat.generation and stat.crc32c and stat.md5 and stat.storage_class == "STANDARD"
+    assert stat.updated is not None
+
+
+def test_ranged_reads(gcs: GcsStore, model_files: Path) -> None:
+    data = (model_files / "models" / "image" / "tiny_cnn.h5").read_bytes()
+    uri = parse_location(f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.h5")
+    assert gcs.read_range(uri, 0, 8) == data[:8]
+    assert gcs.read_range(uri, 100, 50) == data[100:150]
+    assert gcs.read_range(uri, -16, 16) == data[-16:]
+    with gcs.open(uri) as f:
+        f.seek(len(data) - 10)
+        assert f.read() == data[-10:]
+        f.seek(1000)
+        assert f.read(24) == data[1000:1024]
+
+
+def test_download(gcs: GcsStore, model_files: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "model.keras"
+    gcs.download(parse_location(f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.keras"), dest)
+    assert dest.read_bytes() == (model_files / "models" / "image" / "tiny_cnn.keras").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("models/image/tiny_cnn.keras", ArtifactKind.KERAS),
+        ("models/image/tiny_cnn.h5", ArtifactKind.HDF5),
+        ("models/mobile/tiny_cnn.tflite", ArtifactKind.TFLITE),
+        ("checkpoints/tiny_cnn/ckpt-1.index", ArtifactKind.CHECKPOINT),
+        ("broken/not_a_model.keras", ArtifactKind.KERAS),  # by name only: the sniff below refutes it
+    ],
+)
+def test_objects_are_marked_by_name(gcs: GcsStore, path: str, kind: ArtifactKind) -> None:
+    location = parse_location(f"gs://{DEMO_BUCKET}/{path}")
+    entries = [e for p in gcs.list_level(location.parent) for e in p]
+    assert next(e for e in entries if e.location == location).kind is kind
+
+
+def test_missing_bucket_is_not_found(gcs: GcsStore) -> None:
+    with pytest.raises(NotFoundError, match="no-such-bucket"):
+        list(gcs.list_level(parse_location("gs://no-such-bucket/")))
+
+
+def test_missing_prefix_and_object_are_not_found(gcs: GcsStore) -> None:
+    with pytest.raises(NotFoundError, match="nothing-here"):
+        list(gcs.list_level(parse_location(f"gs://{DEMO_BUCKET}/nothing-here/")))
+    with pytest.raises(NotFoundError, match="missing.h5"):
+        gcs.stat(parse_location(f"gs://{DEMO_BUCKET}/missing.h5"))
+
+
+def test_emulator_stopped_mid_listing(emulator_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = Emulator(emulator_data)
+    server.start()
+    try:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+        pages = iter(GcsStore(deadline=1).list_level(parse_location(f"gs://{PAGING_BUCKET}/many/")))
+        assert len(next(pages)) == PAGE_SIZE
+        server.stop()
+        with pytest.raises(EmulatorNotRunningError, match=server.url) as caught:
+            next(pages)
+        assert "STORAGE_EMULATOR_HOST" in caught.value.fix
+    finally:
+        server.stop()
+
+
+def test_environment_is_offline() -> None:
+    """The suite itself must never probe the GCE metadata server."""
+    assert os.environ["NO_GCE_CHECK"] == "true"
+    assert os.environ["GCE_METADATA_HOST"].startswith("127.0.0.1:")

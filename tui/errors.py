@@ -1,0 +1,62 @@
+"""One exception family for everything a user can cause or meet.
+
+Each error carries a short title, the detail of what went wrong and the fix, so the UI and the
+headless commands can show an actionable message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TfscopeError(Exception):
+    """Base of every error tfscope shows to a user.
+
+    Attributes:
+        title: A few words naming the problem ("Bucket not found").
+        detail: What happened, with the names involved.
+        fix: What the user can do about it.
+    """
+
+    title = "Something went wrong"
+
+    def __init__(self, detail: str, fix: str = "", *, title: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fix = fix
+        if title is not None:
+            self.title = title
+
+    def one_line(self) -> str:
+        """The error as a single line, for headless commands and logs."""
+        text = f"{self.title}: {self.detail}"
+        return f"{text} Fix: {self.fix}" if self.fix else text
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+
+class NoCredentialsError(TfscopeError):
+    title = "Not signed in to Google Cloud"
+
+
+class AccessDeniedError(TfscopeError):
+    title = "Access denied"
+
+
+class NotFoundError(TfscopeError):
+    title = "Not found"
+
+
+class NetworkError(TfscopeError):
+    title = "Network unreachable"
+
+
+class EmulatorNotRunningError(TfscopeError):
+    title = "Storage emulator not running"
+
+
+class InvalidUriError(TfscopeError):
+    title = "Not a valid location"
+
+
+class CorruptArtifactError(TfscopeError):
+    title = "Corrupt or unreadable file"

@@ -1,0 +1,28 @@
+"""Turning sizes, times and counts into short text; shared by the TUI and the headless commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+_UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
+
+
+def format_size(size: int | None) -> str:
+    """Bytes as a short decimal size ("14.2 MB"), as `gcloud storage` prints them."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in _UNITS:
+        if value < 1000 or unit == _UNITS[-1]:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def format_time(when: datetime | None) -> str:
+    """A timestamp in UTC, to the second."""
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else ""
+
+
+def format_count(n: int) -> str:
+    return f"{n:,}"

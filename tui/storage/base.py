@@ -1,0 +1,102 @@
+"""The shapes every store speaks: entries of a listing, object metadata, and the Store interface."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from tui.storage.uri import Location
+
+PAGE_SIZE = 1000
+"""Entries per page of a listing: GCS's maximum, and the unit the UI receives at a time."""
+
+
+class ArtifactKind(enum.Enum):
+    """The kinds of TensorFlow artifacts tfscope recognises."""
+
+    SAVED_MODEL = "SavedModel"
+    KERAS = "Keras v3"
+    HDF5 = "Keras HDF5"
+    CHECKPOINT = "Checkpoint"
+    TFLITE = "TFLite"
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    """Metadata of one object, like `gcloud storage ls -L` shows.
+
+    Fields a store does not have (local files have no generation or storage class) are None.
+    """
+
+    size: int
+    updated: datetime | None = None
+    generation: int | None = None
+    crc32c: str | None = None
+    md5: str | None = None
+    content_type: str | None = None
+    storage_class: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of a listing: a bucket, a prefix (folder) or an object (file)."""
+
+    location: Location
+    stat: ObjectStat | None = None
+    kind: ArtifactKind | None = None
+
+    @property
+    def name(self) -> str:
+        return self.location.name
+
+    @property
+    def is_dir(self) -> bool:
+        return self.location.is_dir
+
+    @property
+    def size(self) -> int | None:
+        return self.stat.size if self.stat else None
+
+    @property
+    def updated(self) -> datetime | None:
+        return self.stat.updated if self.stat else None
+
+    def with_kind(self, kind: ArtifactKind | None) -> Entry:
+        return replace(self, kind=kind)
+
+
+class Store(Protocol):
+    """One interface for GCS and local disk.
+
+    Listings come as an iterator of pages (lists of at most PAGE_SIZE entries) so a caller can show
+    the first page while the rest is still coming, and stop early. Every method raises TfscopeError
+    subclasses, never a library's own exceptions.
+    """
+
+    def list_level(self, location: Location) -> Iterator[list[Entry]]:
+        """One level under a folder (or the buckets, for `gs://`): sub-folders and objects."""
+        ...
+
+    def list_recursive(self, location: Location) -> Iterator[list[Entry]]:
+        """Every object under a folder, at any depth (no folder entries)."""
+        ...
+
+    def stat(self, location: Location) -> ObjectStat:
+        """Metadata of one object."""
+        ...
+
+    def read_range(self, location: Location, start: int, length: int) -> bytes:
+        """Up to `length` bytes from offset `start` (a negative start counts from the end)."""
+        ...
+
+    def open(self, location: Location) -> BinaryIO:
+        """A seekable, read-only file object that fetches the bytes it is asked for."""
+        ...
+
+    def download(self, location: Location, dest: Path) -> None:
+        """Copy one object to a local file."""
+        ...

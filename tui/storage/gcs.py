@@ -1,0 +1,292 @@
+"""Google Cloud Storage behind the Store interface.
+
+google-cloud-storage is imported inside methods: importing it costs a few hundred milliseconds
+and the UI must paint first. Calls carry a short retry deadline so a dead network or a stopped
+emulator gives an error in seconds; every library error leaves this module as a TfscopeError.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from tui.errors import (
+    AccessDeniedError,
+    EmulatorNotRunningError,
+    NetworkError,
+    NoCredentialsError,
+    NotFoundError,
+    TfscopeError,
+)
+from tui.storage.base import PAGE_SIZE, Entry, ObjectStat
+from tui.storage.detect import classify_level
+from tui.storage.uri import GCS_SCHEME, Location
+
+if TYPE_CHECKING:
+    from google.cloud.storage import Blob, Client
+
+EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+READ_CHUNK = 256 * 1024
+"""Chunk of a ranged read: small, so reading a model's header costs a fraction of its bytes."""
+SIGN_IN_FIX = (
+    "Run `gcloud auth application-default login` (on Colab: "
+    "`from google.colab import auth; auth.authenticate_user()`), set GOOGLE_APPLICATION_CREDENTIALS "
+    "to a service-account key file, or pass --anonymous for a public bucket."
+)
+
+
+def emulator_host() -> str | None:
+    """The emulator URL from STORAGE_EMULATOR_HOST, if one is configured."""
+    return os.environ.get(EMULATOR_ENV) or None
+
+
+class GcsStore:
+    """Buckets and objects in Google Cloud Storage (or the emulator named by STORAGE_EMULATOR_HOST).
+
+    Args:
+        project: Project whose buckets `gs://` lists; None takes the credentials' project.
+        anonymous: Use no credentials at all (public buckets only).
+        deadline: Seconds an interactive call may spend on retries before it fails.
+    """
+
+    def __init__(self, project: str | None = None, anonymous: bool = False, deadline: float = 6.0) -> None:
+        self.project = project
+        self.anonymous = anonymous
+        self.deadline = deadline
+        self._client: Client | None = None
+        self._lock = threading.Lock()
+
+    # -- the client -------------------------------------------------------------------------
+
+    def client(self) -> Client:
+        """The storage client, made on first use (this resolves credentials: call it off the UI thread)."""
+        with self._lock:
+            if self._client is None:
+                with _translated(Location(GCS_SCHEME)):
+                    self._client = self._make_client()
+            return self._client
+
+    def _make_client(self) -> Client:
+        from google.cloud import storage
+
+        if self.anonymous:
+            client = storage.Client.create_anonymous_client()
+            client.project = self.project
+            return client
+        if emulator_host():
+            # The emulator needs no credentials; the client uses anonymous ones when the variable is set.
+            return storage.Client(project=self.project or "tfscope-emulator")
+        return storage.Client(project=self.project)
+
+    def _call_options(self) -> dict[str, Any]:
+        from google.cloud.storage.retry import DEFAULT_RETRY
+
+        retry = DEFAULT_RETRY.with_delay(initial=0.2, maximum=2.0).with_timeout(self.deadline)
+        return {"retry": retry, "timeout": (3.05, 20)}
+
+    # -- Store ------------------------------------------------------------------------------
+
+    def list_level(self, location: Location) -> Iterator[list[Entry]]:
+        if not location.bucket:
+            yield from self._list_buckets()
+            return
+        prefix = location.as_dir().path
+        with _translated(location):
+            client = self.client()
+            pages = client.list_blobs(
+                location.bucket, prefix=prefix, delimiter="/", page_size=PAGE_SIZE, **self._call_options()
+            ).pages
+            folder = Location(GCS_SCHEME, location.bucket, prefix)
+            first = True
+            for page in pages:
+                entries = [Entry(Location(GCS_SCHEME, location.bucket, p)) for p in page.prefixes]
+                entries += [
+                    Entry(Location(GCS_SCHEME, location.bucket, b.name), _stat(b))
+                    for b in page
+                    if b.name != prefix  # the zero-byte "folder" object some tools create
+                ]
+                if first and not entries and prefix:
+                    raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path; listings are case-sensitive.")
+                first = False
+                yield classify_level(sorted(entries, key=lambda e: e.location.path))
+
+    def _list_buckets(self) -> Iterator[list[Entry]]:
+        where = Location(GCS_SCHEME)
+        with _translated(where):
+            client = self.client()
+            if client.project is None:
+                raise NoCredentialsError(
+                    "Listing buckets needs a project, and there is none with these credentials.",
+                    "Open a bucket directly (`tfscope gs://bucket/`) or pass --project.",
+                    title="No project",
+                )
+            for page in client.list_buckets(page_size=PAGE_SIZE, **self._call_options()).pages:
+                yield [Entry(Location(GCS_SCHEME, b.name, "")) for b in page]
+
+    def list_recursive(self, location: Location) -> Iterator[list[Entry]]:
+        with _translated(location):
+            pages = self.client().list_blobs(
+                location.bucket, prefix=location.as_dir().path, page_size=PAGE_SIZE, **self._call_options()
+            ).pages
+            for page in pages:
+                yield [Entry(Location(GCS_SCHEME, location.bucket, b.name), _stat(b)) for b in page]
+
+    def stat(self, location: Location) -> ObjectStat:
+        return _stat(self._blob(location))
+
+    def _blob(self, location: Location) -> Blob:
+        with _translated(location):
+            blob = self.client().bucket(location.bucket).get_blob(location.path, **self._call_options())
+        if blob is None:  # get_blob answers None for a missing object and for a missing bucket alike
+            raise NotFoundError(f"{location.uri} does not exist.", "Check the bucket and object names.")
+        return blob
+
+    def read_range(self, location: Location, start: int, length: int) -> bytes:
+        if start < 0:
+            start = max(0, self.stat(location).size + start)
+        with _translated(location):
+            blob = self.client().bucket(location.bucket).blob(location.path)
+            data: bytes = blob.download_as_bytes(
+                start=start, end=start + length - 1, checksum=None, **self._call_options()
+            )
+            return data
+
+    def open(self, location: Location) -> BinaryIO:
+        blob = self._blob(location)
+        with _translated(location):
+            reader = blob.open("rb", chunk_size=READ_CHUNK, **self._call_options())
+        return _TranslatingReader(reader, location)
+
+    def download(self, location: Location, dest: Path) -> None:
+        with _translated(location):
+            blob = self.client().bucket(location.bucket).blob(location.path)
+            blob.download_to_filename(str(dest), **self._call_options())
+
+
+def _stat(blob: Blob) -> ObjectStat:
+    return ObjectStat(
+        size=int(blob.size or 0),
+        updated=blob.updated,
+        generation=blob.generation,
+        crc32c=blob.crc32c,
+        md5=blob.md5_hash,
+        content_type=blob.content_type,
+        storage_class=blob.storage_class,
+    )
+
+
+class _TranslatingReader(io.RawIOBase):
+    """A seekable ranged reader whose errors are TfscopeErrors, so readers need not know GCS."""
+
+    def __init__(self, inner: BinaryIO, location: Location) -> None:
+        super().__init__()
+        self._inner = inner
+        self._location = location
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        with _translated(self._location):
+            return self._inner.read(size)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        with _translated(self._location):
+            return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+class _translated:
+    """Turn google-auth, google-api-core and requests errors into TfscopeErrors."""
+
+    def __init__(self, location: Location) -> None:
+        self.location = location
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None or isinstance(exc, TfscopeError) or not isinstance(exc, Exception):
+            return
+        raise translate_error(exc, self.location) from exc
+
+
+def translate_error(exc: Exception, location: Location) -> TfscopeError:
+    """The TfscopeError a user should see for a failed GCS call on `location`."""
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    bucket = f"gs://{location.bucket}" if location.bucket else "the project's buckets"
+    if isinstance(exc, api.RetryError) and isinstance(exc.cause, Exception):
+        exc = exc.cause
+    # InvalidOperation (a 401 on an anonymous client) subclasses DefaultCredentialsError: test it first.
+    if isinstance(exc, auth.InvalidOperation):
+        return AccessDeniedError(
+            f"{bucket} is not public: anonymous access was refused.",
+            "Drop --anonymous and sign in: `gcloud auth application-default login`.",
+        )
+    if isinstance(exc, auth.DefaultCredentialsError):
+        return NoCredentialsError("No Google Cloud credentials were found on this machine.", SIGN_IN_FIX)
+    if isinstance(exc, auth.RefreshError | api.Unauthorized):
+        return NoCredentialsError(
+            "Your Google Cloud credentials were rejected or have expired.",
+            "Run `gcloud auth application-default login` again.",
+        )
+    if isinstance(exc, api.Forbidden):
+        needed = "roles/storage.objectViewer" if location.bucket else "a role with storage.buckets.list"
+        return AccessDeniedError(
+            f"The signed-in account may not read {bucket}.",
+            f"Ask for {needed} on {bucket}, or sign in as another account "
+            "(`gcloud auth application-default login`).",
+        )
+    if isinstance(exc, api.NotFound):
+        what = f"Bucket {bucket} does not exist" if location.bucket else "Not found"
+        return NotFoundError(f"{what} ({location.uri}).", "Check the bucket name; names are global and case-sensitive.")
+    if _is_network_error(exc):
+        host = emulator_host()
+        if host:
+            return EmulatorNotRunningError(
+                f"Nothing answers at {host} (STORAGE_EMULATOR_HOST).",
+                "Start the emulator, or unset STORAGE_EMULATOR_HOST to use Google Cloud Storage.",
+            )
+        return NetworkError(
+            f"Could not reach Google Cloud Storage for {location.uri}.",
+            "Check the network connection, proxy settings and DNS, then press r to retry.",
+        )
+    if isinstance(exc, api.GoogleAPICallError):
+        return TfscopeError(f"Google Cloud Storage answered: {exc.message}", "Press r to retry.", title="Storage error")
+    return TfscopeError(f"{type(exc).__name__}: {exc}", "Press r to retry.", title="Storage error")
+
+
+def _is_network_error(exc: Exception) -> bool:
+    import requests
+    from google.api_core import exceptions as api
+    from google.auth import exceptions as auth
+
+    network_types = (
+        requests.RequestException,  # refused, reset, timed out, or cut mid-transfer (ChunkedEncodingError)
+        ConnectionError,
+        TimeoutError,
+        auth.TransportError,
+        api.ServiceUnavailable,
+        api.RetryError,
+    )
+    return isinstance(exc, network_types)

@@ -1,0 +1,102 @@
+"""Local disk behind the Store interface, so the browser and readers treat it like a bucket."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+from tui.errors import AccessDeniedError, NotFoundError, TfscopeError
+from tui.storage.base import PAGE_SIZE, Entry, ObjectStat
+from tui.storage.detect import classify_level
+from tui.storage.uri import LOCAL_SCHEME, Location
+
+
+class LocalStore:
+    """Files and folders on this machine."""
+
+    def list_level(self, location: Location) -> Iterator[list[Entry]]:
+        with _translated(location):
+            with os.scandir(location.path) as it:
+                entries = classify_level(sorted((_entry(location, d) for d in it), key=lambda e: e.name))
+        for start in range(0, max(len(entries), 1), PAGE_SIZE):
+            yield entries[start : start + PAGE_SIZE]
+
+    def list_recursive(self, location: Location) -> Iterator[list[Entry]]:
+        page: list[Entry] = []
+        with _translated(location):
+            if not os.path.isdir(location.path):
+                raise FileNotFoundError(location.path)
+            for root, _dirs, files in os.walk(location.path):
+                folder = Location(LOCAL_SCHEME, path=root.rstrip("/") + "/")
+                for name in sorted(files):
+                    page.append(Entry(folder.child(name), _stat(os.path.join(root, name))))
+                    if len(page) == PAGE_SIZE:
+                        yield page
+                        page = []
+        yield page
+
+    def stat(self, location: Location) -> ObjectStat:
+        with _translated(location):
+            return _stat(location.path)
+
+    def read_range(self, location: Location, start: int, length: int) -> bytes:
+        with _translated(location), open(location.path, "rb") as f:
+            if start < 0:
+                f.seek(max(0, os.fstat(f.fileno()).st_size + start))
+            else:
+                f.seek(start)
+            return f.read(length)
+
+    def open(self, location: Location) -> BinaryIO:
+        with _translated(location):
+            return open(location.path, "rb")
+
+    def download(self, location: Location, dest: Path) -> None:
+        with _translated(location):
+            shutil.copyfile(location.path, dest)
+
+
+def _entry(folder: Location, d: os.DirEntry[str]) -> Entry:
+    if d.is_dir():
+        return Entry(folder.child(d.name + "/"))
+    try:
+        return Entry(folder.child(d.name), _stat(d.path))
+    except OSError:  # a dangling link or a file removed while listing: show it without metadata
+        return Entry(folder.child(d.name))
+
+
+def _stat(path: str) -> ObjectStat:
+    st = os.stat(path)
+    return ObjectStat(
+        size=st.st_size,
+        updated=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+        content_type=mimetypes.guess_type(path)[0],
+    )
+
+
+class _translated:
+    """Turn OS errors into TfscopeErrors that name the path and the fix."""
+
+    def __init__(self, location: Location) -> None:
+        self.location = location
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        path = self.location.path
+        if isinstance(exc, FileNotFoundError):
+            raise NotFoundError(f"{path} does not exist.", "Check the path.") from exc
+        if isinstance(exc, PermissionError):
+            raise AccessDeniedError(
+                f"No permission to read {path}.", "Check the file's permissions."
+            ) from exc
+        if isinstance(exc, NotADirectoryError):
+            raise NotFoundError(f"{path} is a file, not a folder.", "Open its folder.") from exc
+        if isinstance(exc, OSError):
+            raise TfscopeError(f"Could not read {path}: {exc.strerror}.", title="Disk error") from exc
