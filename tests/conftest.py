@@ -36,8 +36,9 @@ def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fake-gcs-server does not follow symlinks, so the models are built in place.
     """
     data = tmp_path_factory.mktemp("gcs-data")
-    subprocess.run([sys.executable, "-m", "tui.runtime.demo_models", str(data / DEMO_BUCKET), "--small"], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    build = [sys.executable, "-m", "tui.runtime.demo_models", str(data / DEMO_BUCKET), "--small"]
+    done = subprocess.run(build, capture_output=True, text=True)
+    assert done.returncode == 0, f"building the test models failed:\n{done.stdout}\n{done.stderr}"
     write_paging_bucket(data)
     return data
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS
+
 from tui.errors import EmulatorNotRunningError, NotFoundError
 from tui.storage import ArtifactKind, GcsStore, parse_location
 from tui.storage.base import PAGE_SIZE
@@ -33,7 +33,9 @@ def test_lists_one_level_with_prefixes_and_objects(gcs: GcsStore) -> None:
     assert "README.txt" in [e.name for e in entries]
     assert {"models/", "serving/", "checkpoints/"} <= {e.name for e in entries if e.is_dir}
     readme = next(e for e in entries if e.name == "README.txt")
-    assert readme.stat is not None and readme.stat.size == len(b"tfscope demo bucket: models in every TensorFlow format.\n")
+    assert readme.stat is not None and readme.stat.size == len(
+        b"tfscope demo bucket: models in every TensorFlow format.\n"
+    )
 
 
 def test_paging_streams_pages_of_at_most_1000(gcs: GcsStore) -> None:

@@ -19,4 +19,14 @@ class Stores:
         return self.gcs if location.is_gcs else self.local
 
 
-__all__ = ["ArtifactKind", "Entry", "GcsStore", "LocalStore", "Location", "ObjectStat", "Store", "Stores", "parse_location"]
+__all__ = [
+    "ArtifactKind",
+    "Entry",
+    "GcsStore",
+    "LocalStore",
+    "Location",
+    "ObjectStat",
+    "Store",
+    "Stores",
+    "parse_location",
+]

@@ -51,9 +51,7 @@ def kind_from_name(name: str, sibling_names: Iterable[str] = ()) -> ArtifactKind
     for ext, kind in _EXTENSIONS.items():
         if lowered.endswith(ext):
             return kind
-    if name.endswith(".index") and name[: -len(".index")] in checkpoint_prefixes(
-        [name, *sibling_names]
-    ):
+    if name.endswith(".index") and name[: -len(".index")] in checkpoint_prefixes([name, *sibling_names]):
         return ArtifactKind.CHECKPOINT
     return None
 
@@ -75,6 +73,4 @@ def kind_from_magic(head: bytes, name: str = "") -> ArtifactKind | None:
 def classify_level(entries: list[Entry]) -> list[Entry]:
     """Mark the objects of one listed level with their tentative kind."""
     names = [e.name for e in entries]
-    return [
-        e if e.is_dir or e.kind else e.with_kind(kind_from_name(e.name, names)) for e in entries
-    ]
+    return [e if e.is_dir or e.kind else e.with_kind(kind_from_name(e.name, names)) for e in entries]

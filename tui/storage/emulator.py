@@ -8,8 +8,10 @@ as `<data>/<bucket>/<object name>`.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -46,6 +48,15 @@ def emulator_binary() -> Path:
     return Path(_get_binary_path())
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to stop the server if tfscope dies without cleaning up (a closed SSH session)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class Emulator:
     """fake-gcs-server on 127.0.0.1, preloaded from `data_dir`, in-memory, stopped on exit.
 
@@ -75,7 +86,7 @@ class Emulator:
         if self.data_dir is not None:
             args += ["-data", str(self.data_dir)]
         with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -116,5 +127,7 @@ class Emulator:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

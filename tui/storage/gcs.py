@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from tui.errors import (
     AccessDeniedError,
@@ -125,13 +125,16 @@ class GcsStore:
                     title="No project",
                 )
             for page in client.list_buckets(page_size=PAGE_SIZE, **self._call_options()).pages:
-                yield [Entry(Location(GCS_SCHEME, b.name, "")) for b in page]
+                # GCS answers in name order; the emulator does not, so sort each page to be sure.
+                yield sorted((Entry(Location(GCS_SCHEME, b.name, "")) for b in page), key=lambda e: e.name)
 
     def list_recursive(self, location: Location) -> Iterator[list[Entry]]:
         with _translated(location):
-            pages = self.client().list_blobs(
-                location.bucket, prefix=location.as_dir().path, page_size=PAGE_SIZE, **self._call_options()
-            ).pages
+            pages = (
+                self.client()
+                .list_blobs(location.bucket, prefix=location.as_dir().path, page_size=PAGE_SIZE, **self._call_options())
+                .pages
+            )
             for page in pages:
                 yield [Entry(Location(GCS_SCHEME, location.bucket, b.name), _stat(b)) for b in page]
 
@@ -159,7 +162,7 @@ class GcsStore:
         blob = self._blob(location)
         with _translated(location):
             reader = blob.open("rb", chunk_size=READ_CHUNK, **self._call_options())
-        return _TranslatingReader(reader, location)
+        return cast(BinaryIO, _TranslatingReader(reader, location))
 
     def download(self, location: Location, dest: Path) -> None:
         with _translated(location):
@@ -254,8 +257,7 @@ def translate_error(exc: Exception, location: Location) -> TfscopeError:
         needed = "roles/storage.objectViewer" if location.bucket else "a role with storage.buckets.list"
         return AccessDeniedError(
             f"The signed-in account may not read {bucket}.",
-            f"Ask for {needed} on {bucket}, or sign in as another account "
-            "(`gcloud auth application-default login`).",
+            f"Ask for {needed} on {bucket}, or sign in as another account (`gcloud auth application-default login`).",
         )
     if isinstance(exc, api.NotFound):
         what = f"Bucket {bucket} does not exist" if location.bucket else "Not found"

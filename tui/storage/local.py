@@ -20,9 +20,8 @@ class LocalStore:
     """Files and folders on this machine."""
 
     def list_level(self, location: Location) -> Iterator[list[Entry]]:
-        with _translated(location):
-            with os.scandir(location.path) as it:
-                entries = classify_level(sorted((_entry(location, d) for d in it), key=lambda e: e.name))
+        with _translated(location), os.scandir(location.path) as it:
+            entries = classify_level(sorted((_entry(location, d) for d in it), key=lambda e: e.name))
         for start in range(0, max(len(entries), 1), PAGE_SIZE):
             yield entries[start : start + PAGE_SIZE]
 
@@ -93,9 +92,7 @@ class _translated:
         if isinstance(exc, FileNotFoundError):
             raise NotFoundError(f"{path} does not exist.", "Check the path.") from exc
         if isinstance(exc, PermissionError):
-            raise AccessDeniedError(
-                f"No permission to read {path}.", "Check the file's permissions."
-            ) from exc
+            raise AccessDeniedError(f"No permission to read {path}.", "Check the file's permissions.") from exc
         if isinstance(exc, NotADirectoryError):
             raise NotFoundError(f"{path} is a file, not a folder.", "Open its folder.") from exc
         if isinstance(exc, OSError):

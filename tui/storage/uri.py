@@ -107,8 +107,8 @@ def parse_location(text: str, *, cwd: Path | None = None) -> Location:
             "Give a gs://bucket/prefix or a local path.",
         )
     base = cwd or Path.cwd()
-    path = Path(os.path.expanduser(text or "."))
-    absolute = os.path.normpath(path if path.is_absolute() else base / path)
+    given = Path(os.path.expanduser(text or "."))
+    absolute = os.path.normpath(given if given.is_absolute() else base / given)
     if os.path.isdir(absolute) and not absolute.endswith("/"):
         absolute += "/"
     return Location(LOCAL_SCHEME, path=absolute)

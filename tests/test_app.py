@@ -1,0 +1,161 @@
+"""Pilot tests: the browser driven by keys against the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS
+from pilot import make_test_app, settle, wait_for
+from textual.message import Message
+
+from tui.messages import PageListed
+from tui.screens.help import HelpScreen
+from tui.screens.model import ModelScreen
+from tui.storage import ArtifactKind, parse_location
+from tui.storage.emulator import Emulator
+
+pytestmark = pytest.mark.usefixtures("emulator")
+
+
+def shown_names(app) -> list[str]:  # type: ignore[no-untyped-def]
+    table = app.browser.table
+    return [table.entry(str(key.value)).name for key in table.rows]
+
+
+async def test_browse_buckets_prefixes_and_models() -> None:
+    app = make_test_app("gs://")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        assert shown_names(app) == [f"{PAGING_BUCKET}/", f"{DEMO_BUCKET}/"]
+        await pilot.press("down", "enter")  # into the demo bucket
+        await wait_for(
+            pilot, lambda: app.browser.location == parse_location(f"gs://{DEMO_BUCKET}/") and app.browser.listing_done
+        )
+        assert "serving/" in shown_names(app) and "README.txt" in shown_names(app)
+        app.browser.go_to_text(f"gs://{DEMO_BUCKET}/serving/tiny_cnn/")
+        await wait_for(pilot, lambda: app.browser.listing_done and shown_names(app) == ["1/"])
+        # the peek into 1/ finds saved_model.pb and marks it
+        await wait_for(pilot, lambda: app.browser.table.highlighted_entry.kind is ArtifactKind.SAVED_MODEL)
+        await pilot.press("enter")
+        assert isinstance(app.screen, ModelScreen)
+        assert app.screen.entry.location.uri == f"gs://{DEMO_BUCKET}/serving/tiny_cnn/1/"
+        await pilot.press("escape")
+        assert app.screen is app.browser
+        assert app.browser.table.highlighted_entry.name == "1/"  # the browser kept its place
+        await pilot.press("right")  # browse inside the model folder anyway
+        await wait_for(pilot, lambda: app.browser.listing_done and "saved_model.pb" in shown_names(app))
+        await pilot.press("backspace")
+        await wait_for(pilot, lambda: app.browser.location.uri == f"gs://{DEMO_BUCKET}/serving/tiny_cnn/")
+        assert app.browser.table.highlighted_entry.name == "1/"
+
+
+async def test_details_pane_shows_object_metadata_and_folder_totals(model_files: Path) -> None:
+    app = make_test_app(f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.h5")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done and app.browser.table.highlighted_entry is not None)
+        await settle(pilot)
+        details = app.browser.details
+        assert details.entry.name == "tiny_cnn.h5"
+        assert details.facts["Magic bytes"] == "89 48 44 46 0d 0a 1a 0a"
+        assert details.entry.stat.size == (model_files / "models/image/tiny_cnn.h5").stat().st_size
+        app.browser.navigate(parse_location(f"gs://{DEMO_BUCKET}/serving/tiny_cnn/"))
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        await settle(pilot)
+        files = [p for p in (model_files / "serving/tiny_cnn/1").rglob("*") if p.is_file()]
+        assert details.facts["Objects"] == str(len(files))
+
+
+async def test_filter_sort_and_clear() -> None:
+    app = make_test_app(f"gs://{DEMO_BUCKET}/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        await pilot.press("slash", "m", "o", "d")
+        assert shown_names(app) == ["models/"]
+        await pilot.press("enter", "escape")
+        assert "README.txt" in shown_names(app)
+        await pilot.press("s")  # by size: largest object first, folders last
+        assert shown_names(app)[0] == "README.txt"
+        await pilot.press("s", "s")
+        assert shown_names(app)[0] == "README.txt" and app.browser.table.sort_key.value == "name"
+
+
+async def test_goto_and_missing_bucket_message() -> None:
+    app = make_test_app(f"gs://{DEMO_BUCKET}/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        await pilot.press("g")
+        await pilot.press("ctrl+u", *"gs://no-such-bucket/", "enter")
+        await wait_for(pilot, lambda: app.browser.error is not None)
+        assert app.browser.error.title == "Not found"
+        assert any("no-such-bucket" in n.message for n in app._notifications)
+        await pilot.press("g", "ctrl+u", *f"gs://{DEMO_BUCKET}/datasets", "enter")
+        await wait_for(pilot, lambda: app.browser.listing_done and app.browser.error is None)
+        assert shown_names(app) == ["imagenet/"]
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_a_5000_object_prefix_shows_its_first_page_while_the_rest_streams() -> None:
+    app = make_test_app(f"gs://{PAGING_BUCKET}/many/")
+    seen: list[PageListed] = []  # the hook may see a message more than once: keep each once
+
+    def hook(message: Message) -> None:
+        if isinstance(message, PageListed) and not any(m is message for m in seen):
+            seen.append(message)
+
+    async with app.run_test(size=(140, 40), message_hook=hook) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        assert len(app.browser.table.entries) == PAGING_OBJECTS
+        assert app.browser.table.row_count == PAGING_OBJECTS
+        assert [len(m.entries) for m in seen] == [1000] * 5 + [500]  # each page shown as it came
+        assert [m.first for m in seen] == [True] + [False] * 5
+        await pilot.press("end")
+        assert app.browser.table.highlighted_entry.name == f"obj-{PAGING_OBJECTS - 1:05d}.txt"
+
+
+async def test_help_lists_every_key_and_the_palette_has_every_action() -> None:
+    app = make_test_app(f"gs://{DEMO_BUCKET}/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        descriptions = {row[1] for row in app.screen.rows}
+        assert {"Open", "Go to", "Filter", "Sort", "Refresh", "Copy URI", "Help", "Quit", "Up", "Into"} <= descriptions
+        await pilot.press("escape")
+        assert app.screen is app.browser
+        await pilot.press("y")
+        assert app.clipboard == f"gs://{DEMO_BUCKET}/README.txt"
+
+
+async def test_stopped_emulator_is_a_message_not_a_crash(emulator_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = Emulator(emulator_data)
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+    app = make_test_app(f"gs://{DEMO_BUCKET}/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        server.stop()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.browser.error is not None)
+        assert app.browser.error.title == "Storage emulator not running"
+        assert app.is_running
+
+
+async def test_no_argument_without_credentials_opens_the_current_folder(
+    monkeypatch: pytest.MonkeyPatch, model_files: Path
+) -> None:
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST")
+    monkeypatch.chdir(model_files)
+    app = make_test_app(None)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        assert app.browser.location == parse_location(str(model_files))
+        assert any("gcloud auth application-default login" in n.message for n in app._notifications)
+
+
+async def test_no_argument_with_the_emulator_lists_buckets() -> None:
+    app = make_test_app(None)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        assert app.browser.location == parse_location("gs://")

@@ -1,0 +1,62 @@
+"""One snapshot per distinct browser state (pytest-textual-snapshot; `--snapshot-update` to accept)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from conftest import DEMO_BUCKET, PAGING_BUCKET
+from pilot import make_test_app, settle, wait_for
+from textual.pilot import Pilot
+
+pytestmark = pytest.mark.usefixtures("emulator")
+SIZE = (130, 32)
+
+
+def after(*keys: str, until: Callable[[Pilot[None]], bool] | None = None) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """Wait for the first listing, press `keys`, then wait for every worker to finish."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: app.browser.listing_done)  # type: ignore[attr-defined]
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        if until is not None:
+            await wait_for(pilot, lambda: until(pilot))
+        await settle(pilot)
+
+    return run_before
+
+
+def test_bucket_root(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_test_app(f"gs://{DEMO_BUCKET}/"), terminal_size=SIZE, run_before=after())
+
+
+def test_model_folder_marked(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = make_test_app(f"gs://{DEMO_BUCKET}/serving/tiny_cnn/")
+    marked = after(until=lambda p: p.app.browser.table.highlighted_entry.kind is not None)  # type: ignore[attr-defined]
+    assert snap_compare(app, terminal_size=SIZE, run_before=marked)
+
+
+def test_filtered_level(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_test_app(f"gs://{DEMO_BUCKET}/models/image/"), terminal_size=SIZE,
+                        run_before=after("slash", "k", "e", "r"))  # fmt: skip
+
+
+def test_missing_bucket_error(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_test_app("gs://no-such-bucket/"), terminal_size=SIZE, run_before=after())
+
+
+def test_paged_prefix_sorted_by_size(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_test_app(f"gs://{PAGING_BUCKET}/many/"), terminal_size=SIZE, run_before=after("s"))
+
+
+def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_test_app(f"gs://{DEMO_BUCKET}/"), terminal_size=SIZE, run_before=after("question_mark"))
+
+
+def test_model_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = make_test_app(f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.keras")
+    assert snap_compare(app, terminal_size=SIZE, run_before=after("enter"))

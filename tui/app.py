@@ -1,0 +1,60 @@
+"""The tfscope App: holds the services and the settings, starts on the browser."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import App
+from textual.worker import get_current_worker
+
+from tui.commands import ScreenActionsProvider
+from tui.errors import TfscopeError
+from tui.messages import StartResolved
+from tui.screens.browser import BrowserScreen
+from tui.settings import Settings
+from tui.storage import Location, Stores, parse_location
+from tui.storage.uri import GCS_SCHEME
+
+SIGN_IN_NOTICE = (
+    "Not signed in to Google Cloud, so this is the current folder. "
+    "Sign in with `gcloud auth application-default login`, or open a public bucket with --anonymous."
+)
+
+
+class TfscopeApp(App[None]):
+    """Browse models in buckets and folders; services are handed in so tests can pick them."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tfscope"
+    COMMANDS = App.COMMANDS | {ScreenActionsProvider}
+
+    def __init__(self, stores: Stores, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.stores = stores
+        self.settings = settings or Settings()
+        self.browser = BrowserScreen(stores, stable_display=self.settings.stable_display)
+
+    async def on_mount(self) -> None:
+        await self.push_screen(self.browser)
+        if self.settings.start:
+            self.browser.go_to_text(self.settings.start)
+        else:
+            self._resolve_start()
+
+    @work(thread=True, exit_on_error=False, group="start", description="look for credentials")
+    def _resolve_start(self) -> None:
+        """No location given: the ADC project's buckets if there are credentials, else this folder."""
+        try:
+            has_project = self.stores.gcs.client().project is not None
+        except TfscopeError:
+            has_project = False
+        if get_current_worker().is_cancelled:
+            return
+        if has_project:
+            self.post_message(StartResolved(Location(GCS_SCHEME), None))
+        else:
+            self.post_message(StartResolved(parse_location("."), SIGN_IN_NOTICE))
+
+    def on_start_resolved(self, message: StartResolved) -> None:
+        self.browser.navigate(message.location)
+        if message.notice:
+            self.notify(message.notice, title="Showing the current folder", severity="warning", timeout=10)

@@ -1,0 +1,1 @@
+"""Readers that turn an artifact's bytes into plain dataclasses (no Textual, no TensorFlow)."""

@@ -1,0 +1,61 @@
+"""Messages that workers post back to the UI (past tense: something has happened)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from tui.storage import ArtifactKind, Entry, Location
+
+
+class PageListed(Message):
+    """A page of a folder's listing arrived; more may follow."""
+
+    def __init__(self, location: Location, entries: list[Entry], first: bool) -> None:
+        super().__init__()
+        self.location = location
+        """The folder being listed."""
+        self.entries = entries
+        """The entries of this page."""
+        self.first = first
+        """True for the first page: it replaces what the table showed."""
+
+
+class ListingFinished(Message):
+    """The last page of a folder's listing has arrived."""
+
+    def __init__(self, location: Location, count: int) -> None:
+        super().__init__()
+        self.location = location
+        self.count = count
+        """Entries in the whole level."""
+
+
+class FolderClassified(Message):
+    """A peek inside a sub-folder told what kind of artifact it is."""
+
+    def __init__(self, location: Location, kind: ArtifactKind) -> None:
+        super().__init__()
+        self.location = location
+        self.kind = kind
+
+
+class DetailsFetched(Message):
+    """Extra facts about the highlighted entry: a folder's totals or an object's sniffed kind."""
+
+    def __init__(self, location: Location, facts: dict[str, str], kind: ArtifactKind | None) -> None:
+        super().__init__()
+        self.location = location
+        self.facts = facts
+        """Label -> value rows to add to the details pane."""
+        self.kind = kind
+        """The kind the bytes revealed, when they did."""
+
+
+class StartResolved(Message):
+    """The app worked out where to start when no location was given."""
+
+    def __init__(self, location: Location, notice: str | None) -> None:
+        super().__init__()
+        self.location = location
+        self.notice = notice
+        """Why it started there, when the user should know (not signed in)."""

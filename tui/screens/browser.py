@@ -1,0 +1,377 @@
+"""The browser: buckets -> prefixes -> objects, one level at a time, listed in thread workers."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.errors import TfscopeError
+from tui.formatting import format_count, format_size
+from tui.messages import DetailsFetched, FolderClassified, ListingFinished, PageListed
+from tui.screens.goto import GotoScreen
+from tui.screens.help import HelpScreen, binding_rows
+from tui.screens.model import ModelScreen
+from tui.storage import Entry, Location, Stores, parse_location
+from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic
+from tui.widgets.details import DetailsPane
+from tui.widgets.level_table import LevelTable, SortKey
+from tui.widgets.uri_bar import UriBar
+
+CLASSIFY_LIMIT = 200
+"""Sub-folders peeked into per level to mark model folders; more would cost a request each."""
+SUMMARY_LIMIT = 10_000
+"""Objects counted for a folder's totals before the pane says "at least"."""
+CACHED_LEVELS = 32
+
+
+class BrowserScreen(Screen[None]):
+    """Walk buckets and folders; Enter on a model opens it."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="open", tooltip="Open a folder, or a model on its model screen"),
+        Binding("g", "goto", "Go to", id="goto", tooltip="Type a gs:// URI or a local path to go to"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Show only names containing what you type"),
+        Binding("s", "cycle_sort", "Sort", id="sort",
+                tooltip="Sort by name, size (biggest first) or date (newest first)"),
+        Binding("r", "refresh", "Refresh", id="refresh", tooltip="List this level again"),
+        Binding("y", "copy_uri", "Copy URI", id="copy", tooltip="Copy the highlighted URI (OSC 52, works over SSH)"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Show every key"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter", tooltip="Drop the filter"),
+        Binding("q", "app.quit", "Quit", id="quit", tooltip="Leave tfscope"),
+    ]  # fmt: skip
+
+    def __init__(self, stores: Stores, *, stable_display: bool = False) -> None:
+        super().__init__()
+        self.stores = stores
+        self.stable_display = stable_display
+        self.location: Location | None = None
+        """The folder shown."""
+        self.listing_done = False
+        """True once every page of the current level has arrived."""
+        self.error: TfscopeError | None = None
+        """The last listing error, shown until the next successful listing."""
+        self._cache: OrderedDict[str, list[Entry]] = OrderedDict()
+        self._pending_cursor: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield UriBar(id="uri-bar")
+        with Horizontal(id="browser-body"):
+            yield LevelTable(stable_display=self.stable_display, id="listing")
+            yield DetailsPane(stable_display=self.stable_display, id="details")
+        yield Input(placeholder="filter this level (enter: keep, escape: clear)", id="filter-input")
+        yield Footer()
+
+    @property
+    def table(self) -> LevelTable:
+        return self.query_one(LevelTable)
+
+    @property
+    def details(self) -> DetailsPane:
+        return self.query_one(DetailsPane)
+
+    # -- navigation -------------------------------------------------------------------------
+
+    def navigate(self, location: Location, *, highlight: str | None = None, refresh: bool = False) -> None:
+        """Show the folder at `location`, from the cache unless `refresh`, listing it in a worker."""
+        location = location.as_dir()
+        self.location = location
+        self.error = None
+        self._pending_cursor = highlight
+        self._clear_filter_input()
+        cached = None if refresh else self._cache.get(location.uri)
+        if cached is not None:
+            self.listing_done = True
+            self.table.show_entries(cached, keep=highlight)
+            self._update_bar()
+            self._classify_folders(location, cached)
+            return
+        self.listing_done = False
+        self.table.show_entries([])
+        self.details.show_entry(None)
+        self._update_bar()
+        self._list_level(location)
+
+    def go_to_text(self, text: str) -> None:
+        """Go where the user typed; an object opens its folder with the object highlighted."""
+        try:
+            location = parse_location(text)
+        except TfscopeError as error:
+            self._show_error(error)
+            return
+        if location.is_dir:
+            self.navigate(location)
+        else:
+            self._resolve_and_go(location)
+
+    # -- workers ----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="listing", description="list a folder")
+    def _list_level(self, location: Location) -> None:
+        worker = get_current_worker()
+        store = self.stores.for_location(location)
+        count = 0
+        for page in store.list_level(location):
+            if worker.is_cancelled:
+                return
+            self.post_message(PageListed(location, page, first=count == 0))
+            count += len(page)
+        if not worker.is_cancelled:
+            self.post_message(ListingFinished(location, count))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="resolve", description="find a location")
+    def _resolve_and_go(self, location: Location) -> None:
+        """Is `gs://b/x` an object or a prefix? Only a stat can tell."""
+        try:
+            stat = self.stores.for_location(location).stat(location)
+        except TfscopeError:
+            stat = None
+        if get_current_worker().is_cancelled:
+            return
+        if stat is None:
+            self.app.call_from_thread(self.navigate, location.as_dir())
+        else:
+            self.app.call_from_thread(self.navigate, location.parent, highlight=location.uri)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="classify", description="find model folders")
+    def _classify_folders(self, folder: Location, entries: list[Entry]) -> None:
+        """Peek inside sub-folders (one request each) to mark SavedModels and checkpoint folders."""
+        worker = get_current_worker()
+        store = self.stores.for_location(folder)
+        todo = [e for e in entries if e.is_dir and e.kind is None and e.location.bucket != ""][:CLASSIFY_LIMIT]
+        if folder.is_gcs and not folder.bucket:
+            return
+        for entry in todo:
+            if worker.is_cancelled:
+                return
+            try:
+                first_page = next(iter(store.list_level(entry.location)), [])
+            except TfscopeError:
+                continue  # a folder we cannot read is simply not marked
+            kind = folder_kind(e.name for e in first_page)
+            if kind is not None and not worker.is_cancelled:
+                self.post_message(FolderClassified(entry.location, kind))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="details", description="read details")
+    def _fetch_details(self, entry: Entry) -> None:
+        """A folder's total size and file count, or an object's kind from its first bytes."""
+        worker = get_current_worker()
+        store = self.stores.for_location(entry.location)
+        if entry.is_dir:
+            if not entry.location.bucket and entry.location.is_gcs:
+                return
+            total = count = 0
+            capped = False
+            for page in store.list_recursive(entry.location):
+                if worker.is_cancelled:
+                    return
+                total += sum(e.size or 0 for e in page)
+                count += len(page)
+                if count >= SUMMARY_LIMIT:
+                    capped = True
+                    break
+            at_least = "at least " if capped else ""
+            facts = {"Objects": f"{at_least}{format_count(count)}", "Total size": f"{at_least}{format_size(total)}"}
+            self.post_message(DetailsFetched(entry.location, facts, None))
+            return
+        if not entry.size:
+            return
+        head = store.read_range(entry.location, 0, SNIFF_BYTES)
+        kind = kind_from_magic(head, entry.name)
+        facts = {"Magic bytes": head.hex(" ")}
+        if not worker.is_cancelled:
+            self.post_message(DetailsFetched(entry.location, facts, kind or entry.kind))
+
+    # -- messages from workers --------------------------------------------------------------
+
+    @on(PageListed)
+    def page_listed(self, message: PageListed) -> None:
+        if message.location != self.location:
+            return  # a stale page from a folder we already left
+        if message.first:
+            self.table.show_entries(message.entries, keep=self._pending_cursor)
+        else:
+            self.table.append_entries(message.entries)
+            if self._pending_cursor and self._pending_cursor in self.table.rows:
+                self.table.move_cursor(row=self.table.get_row_index(self._pending_cursor), animate=False)
+        self._update_bar()
+
+    @on(ListingFinished)
+    def listing_finished(self, message: ListingFinished) -> None:
+        if message.location != self.location:
+            return
+        self.listing_done = True
+        entries = list(self.table.entries)
+        self._cache[message.location.uri] = entries
+        self._cache.move_to_end(message.location.uri)
+        while len(self._cache) > CACHED_LEVELS:
+            self._cache.popitem(last=False)
+        self._update_bar()
+        if not entries:
+            self.details.update("This folder is empty.")
+        self._classify_folders(message.location, entries)
+
+    @on(FolderClassified)
+    def folder_classified(self, message: FolderClassified) -> None:
+        self.table.set_kind(message.location, message.kind)
+        parent = message.location.parent.uri
+        if parent in self._cache:
+            self._cache[parent] = [
+                e.with_kind(message.kind) if e.location == message.location else e for e in self._cache[parent]
+            ]
+        highlighted = self.table.highlighted_entry
+        if highlighted and highlighted.location == message.location:
+            self.details.show_entry(highlighted)
+            self._fetch_details(highlighted)
+
+    @on(DetailsFetched)
+    def details_fetched(self, message: DetailsFetched) -> None:
+        if message.kind is not None:
+            self.table.set_kind(message.location, message.kind)
+        entry = self.details.entry
+        if entry is None or entry.location != message.location:
+            return
+        if message.kind is not None and entry.kind != message.kind:
+            self.details.entry = entry.with_kind(message.kind)
+        self.details.add_facts(message.facts)
+
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures become UI."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if not isinstance(error, TfscopeError):
+            error = TfscopeError(f"{type(error).__name__}: {error}", "Press r to retry.", title="Unexpected error")
+        if event.worker.group == "listing":
+            self.error = error
+            self.listing_done = True
+            self._update_bar()
+            self._show_error(error)
+        elif event.worker.group == "details":
+            self.details.add_facts({"Error": error.one_line()})
+
+    # -- table events -----------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#listing")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        entry = self.table.entry(str(event.row_key.value))
+        self.details.show_entry(entry)
+        if entry is not None:
+            self._fetch_details(entry)
+        self._update_bar()
+
+    @on(DataTable.RowSelected, "#listing")
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    # -- filter -----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#filter-input")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._update_bar()
+
+    @on(Input.Submitted, "#filter-input")
+    def filter_submitted(self) -> None:
+        self.table.focus()
+
+    def _clear_filter_input(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        box.value = ""
+        box.display = False
+        self.table.set_filter("")
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        entry = self.table.highlighted_entry
+        if entry is None:
+            return
+        if entry.kind is not None:
+            self.app.push_screen(ModelScreen(entry))
+        elif entry.is_dir:
+            self.navigate(entry.location)
+        else:
+            self.notify(f"{entry.name} is not a model tfscope recognises.", timeout=3)
+
+    def action_enter_folder(self) -> None:
+        entry = self.table.highlighted_entry
+        if entry is not None and entry.is_dir:
+            self.navigate(entry.location)
+
+    def action_go_up(self) -> None:
+        if self.location is None:
+            return
+        parent = self.location.parent
+        if parent != self.location:
+            self.navigate(parent, highlight=self.location.uri)
+
+    def action_goto(self) -> None:
+        current = self.location.uri if self.location else ""
+
+        def done(text: str | None) -> None:
+            if text:
+                self.go_to_text(text)
+
+        self.app.push_screen(GotoScreen(current), done)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        self._clear_filter_input()
+        self.table.focus()
+        self._update_bar()
+
+    def action_cycle_sort(self) -> None:
+        self.table.set_sort(self.table.sort_key.next())
+        self._update_bar()
+
+    def action_refresh(self) -> None:
+        if self.location is not None:
+            self.navigate(self.location, highlight=self.table.highlighted_uri, refresh=True)
+
+    def action_copy_uri(self) -> None:
+        entry = self.table.highlighted_entry
+        uri = entry.location.uri if entry else (self.location.uri if self.location else "")
+        if uri:
+            self.app.copy_to_clipboard(uri)
+            self.notify(f"Copied {uri}", timeout=3)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(binding_rows(self)))
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _show_error(self, error: TfscopeError) -> None:
+        self.details.show_error(error)
+        text = f"{error.detail}\n{error.fix}" if error.fix else error.detail
+        self.notify(text, title=error.title, severity="error", timeout=8)
+
+    def _update_bar(self) -> None:
+        if self.location is None:
+            self.query_one(UriBar).show("", "starting…")
+            return
+        table = self.table
+        total = len(table.entries)
+        parts = []
+        if self.error is not None:
+            parts.append(self.error.title.lower())
+        elif not self.listing_done:
+            parts.append(f"listing… {format_count(total)}")
+        else:
+            parts.append(f"{format_count(total)} entries")
+        if table.filter_text:
+            parts.append(f"filter '{table.filter_text}': {format_count(table.visible_count)} shown")
+        if table.sort_key is not SortKey.NAME:
+            parts.append(f"sorted by {table.sort_key.value}")
+        self.query_one(UriBar).show(self.location.uri, " · ".join(parts))

@@ -1,0 +1,1 @@
+"""Reusable widgets, each with the messages it posts."""

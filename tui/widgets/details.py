@@ -1,0 +1,67 @@
+"""The details pane: what `gcloud storage ls -L` would say about the highlighted entry."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.errors import TfscopeError
+from tui.formatting import format_size, format_time
+from tui.storage import Entry
+
+
+class DetailsPane(Static):
+    """Label/value rows for one entry; extra facts arrive later from a worker."""
+
+    def __init__(self, *, stable_display: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.stable_display = stable_display
+        """Hide update times, generations and checksums (snapshot tests and screenshots)."""
+        self.entry: Entry | None = None
+        """The entry shown."""
+        self.facts: dict[str, str] = {}
+        """Rows fetched after the entry was shown (folder totals, sniffed kind)."""
+
+    def show_entry(self, entry: Entry | None) -> None:
+        self.entry = entry
+        self.facts = {}
+        self._render_rows()
+
+    def add_facts(self, facts: dict[str, str]) -> None:
+        self.facts.update(facts)
+        self._render_rows()
+
+    def show_error(self, error: TfscopeError) -> None:
+        self.entry = None
+        text = Text.assemble((error.title + "\n\n", "bold red"), error.detail)
+        if error.fix:
+            text.append("\n\nFix: ", style="bold")
+            text.append(error.fix)
+        self.update(text)
+
+    def _render_rows(self) -> None:
+        entry = self.entry
+        if entry is None:
+            self.update("")
+            return
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        table.add_row("URI", entry.location.uri)
+        if entry.kind:
+            table.add_row("Model", Text(entry.kind.value, style="bold magenta"))
+        stat = entry.stat
+        if stat:
+            table.add_row("Size", f"{format_size(stat.size)} ({stat.size:,} bytes)")
+            rows = [("Content type", stat.content_type), ("Storage class", stat.storage_class)]
+            if not self.stable_display:  # these change with every upload or rebuild of the same model
+                generation = str(stat.generation) if stat.generation is not None else None
+                rows += [("Updated", format_time(stat.updated)), ("Generation", generation)]
+                rows += [("crc32c", stat.crc32c), ("md5", stat.md5)]
+            for label, value in rows:
+                if value:
+                    table.add_row(label, value)
+        for label, value in self.facts.items():
+            table.add_row(label, value)
+        self.update(table)
