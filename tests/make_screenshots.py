@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pilot import settle, wait_for  # noqa: E402
+
 from tui.app import TfscopeApp  # noqa: E402
 from tui.demo import DEMO_BUCKET, demo_data_dir, ensure_demo_data  # noqa: E402
 from tui.settings import Settings  # noqa: E402

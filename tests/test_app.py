@@ -154,6 +154,14 @@ async def test_no_argument_without_credentials_opens_the_current_folder(
         assert any("gcloud auth application-default login" in n.message for n in app._notifications)
 
 
+async def test_local_folders_are_marked_too(model_files: Path) -> None:
+    app = make_test_app(str(model_files / "models" / "text"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        await wait_for(pilot, lambda: app.browser.table.highlighted_entry.kind is ArtifactKind.SAVED_MODEL)
+        assert app.browser.table.highlighted_entry.name == "classifier/"
+
+
 async def test_no_argument_with_the_emulator_lists_buckets() -> None:
     app = make_test_app(None)
     async with app.run_test(size=(140, 40)) as pilot:

@@ -144,9 +144,9 @@ class BrowserScreen(Screen[None]):
         """Peek inside sub-folders (one request each) to mark SavedModels and checkpoint folders."""
         worker = get_current_worker()
         store = self.stores.for_location(folder)
-        todo = [e for e in entries if e.is_dir and e.kind is None and e.location.bucket != ""][:CLASSIFY_LIMIT]
         if folder.is_gcs and not folder.bucket:
-            return
+            return  # the bucket list: a bucket's root is rarely a model, and a peek costs a request each
+        todo = [e for e in entries if e.is_dir and e.kind is None][:CLASSIFY_LIMIT]
         for entry in todo:
             if worker.is_cancelled:
                 return
