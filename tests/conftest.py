@@ -26,6 +26,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
 DEMO_BUCKET = "tfscope-demo"
 PAGING_BUCKET = "paging"
+ZOO_BUCKET = "zoo"
 PAGING_OBJECTS = 5_500
 
 
@@ -36,11 +37,22 @@ def emulator_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fake-gcs-server does not follow symlinks, so the models are built in place.
     """
     data = tmp_path_factory.mktemp("gcs-data")
-    build = [sys.executable, "-m", "tui.runtime.demo_models", str(data / DEMO_BUCKET), "--small"]
-    done = subprocess.run(build, capture_output=True, text=True)
-    assert done.returncode == 0, f"building the test models failed:\n{done.stdout}\n{done.stderr}"
+    builds = [
+        [sys.executable, "-m", "tui.runtime.demo_models", str(data / DEMO_BUCKET), "--small"],
+        [sys.executable, str(Path(__file__).parent / "build_zoo.py"), str(data / ZOO_BUCKET)],
+    ]
+    running = [subprocess.Popen(b, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for b in builds]
+    for build, process in zip(builds, running, strict=True):
+        output, _ = process.communicate()
+        assert process.returncode == 0, f"{build} failed:\n{output[-5000:]}"
     write_paging_bucket(data)
     return data
+
+
+@pytest.fixture(scope="session")
+def zoo(emulator_data: Path) -> Path:
+    """Every model shape the readers must handle (see build_zoo.py), made by TF/Keras at test time."""
+    return emulator_data / ZOO_BUCKET
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ async def test_browse_buckets_prefixes_and_models() -> None:
     app = make_test_app("gs://")
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: app.browser.listing_done)
-        assert shown_names(app) == [f"{PAGING_BUCKET}/", f"{DEMO_BUCKET}/"]
+        assert shown_names(app) == [f"{PAGING_BUCKET}/", f"{DEMO_BUCKET}/", "zoo/"]
         await pilot.press("down", "enter")  # into the demo bucket
         await wait_for(
             pilot, lambda: app.browser.location == parse_location(f"gs://{DEMO_BUCKET}/") and app.browser.listing_done

@@ -24,7 +24,7 @@ def names(pages: object) -> list[str]:
 
 
 def test_lists_buckets(gcs: GcsStore) -> None:
-    assert set(names(gcs.list_level(parse_location("gs://")))) == {f"{DEMO_BUCKET}/", f"{PAGING_BUCKET}/"}
+    assert set(names(gcs.list_level(parse_location("gs://")))) == {f"{DEMO_BUCKET}/", f"{PAGING_BUCKET}/", "zoo/"}
 
 
 def test_lists_one_level_with_prefixes_and_objects(gcs: GcsStore) -> None:

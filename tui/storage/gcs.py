@@ -59,6 +59,8 @@ class GcsStore:
         self.deadline = deadline
         self._client: Client | None = None
         self._lock = threading.Lock()
+        self.stats = TransferStats()
+        """Requests made and payload bytes received, for the inspect readers' budgets and the benchmarks."""
 
     # -- the client -------------------------------------------------------------------------
 
@@ -76,11 +78,13 @@ class GcsStore:
         if self.anonymous:
             client = storage.Client.create_anonymous_client()
             client.project = self.project
-            return client
-        if emulator_host():
+        elif emulator_host():
             # The emulator needs no credentials; the client uses anonymous ones when the variable is set.
-            return storage.Client(project=self.project or "tfscope-emulator")
-        return storage.Client(project=self.project)
+            client = storage.Client(project=self.project or "tfscope-emulator")
+        else:
+            client = storage.Client(project=self.project)
+        client._http.hooks["response"].append(self.stats.count_response)
+        return client
 
     def _call_options(self) -> dict[str, Any]:
         from google.cloud.storage.retry import DEFAULT_RETRY
@@ -168,6 +172,25 @@ class GcsStore:
         with _translated(location):
             blob = self.client().bucket(location.bucket).blob(location.path)
             blob.download_to_filename(str(dest), **self._call_options())
+
+
+class TransferStats:
+    """Counts HTTP responses and their payload bytes (Content-Length), thread-safely."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.bytes = 0
+
+    def count_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        size = int(response.headers.get("Content-Length") or 0)
+        with self._lock:
+            self.requests += 1
+            self.bytes += size
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.requests, self.bytes
 
 
 def _stat(blob: Blob) -> ObjectStat:

@@ -1,0 +1,209 @@
+"""TF checkpoints: every variable's name, shape and dtype from the `.index` file alone.
+
+The index is a LevelDB-format table (TF's `tensorflow/core/lib/io/table`): a footer that points at
+an index block, which points at data blocks of prefix-compressed key/value entries. Keys are
+variable paths; values are `BundleEntryProto`s. No Python library reads it without TensorFlow, and
+the format is small and frozen, so it is read here.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator
+
+from google.protobuf import message as proto_message
+
+from tui.errors import CorruptArtifactError, NotFoundError
+from tui.formats.model_info import ModelInfo, Variable
+from tui.formats.protos import dtype_name, message, shape_of
+from tui.storage import ArtifactKind, Entry, Location, Store
+
+TABLE_MAGIC = 0xDB4775248B80FB57
+FOOTER_BYTES = 48
+MAX_INDEX_BYTES = 256 * 1024 * 1024
+OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def read_checkpoint(store: Store, location: Location, siblings: list[Entry]) -> ModelInfo:
+    """Read a checkpoint: `location` is its folder or its `.index` object; `siblings` the folder's files."""
+    folder = location.as_dir() if location.is_dir else location.parent
+    names = {e.location.path[len(folder.path) :]: e for e in siblings if not e.is_dir}
+    info = ModelInfo(ArtifactKind.CHECKPOINT, location.uri)
+    prefix = _latest_prefix(store, folder, names, info) if location.is_dir else location.name.removesuffix(".index")
+    index_name = f"{prefix}.index"
+    if index_name not in names:
+        raise NotFoundError(f"No {index_name} in {folder.uri}.", "Open the checkpoint's folder or its .index file.")
+    info.files = sorted(
+        (n, e.size or 0) for n, e in names.items() if n == index_name or n.startswith(prefix + ".data-")
+    )
+    info.size = sum(size for _, size in info.files)
+    entry = names[index_name]
+    if (entry.size or 0) > MAX_INDEX_BYTES:
+        raise CorruptArtifactError(f"{entry.location.uri} is larger than any checkpoint index should be.")
+    data = store.read_range(entry.location, 0, entry.size or 0)
+    header = None
+    entries: dict[str, object] = {}
+    for key, value in read_table(data, entry.location.uri):
+        proto = message("BundleHeaderProto" if key == b"" else "BundleEntryProto")
+        try:
+            proto.ParseFromString(value)
+        except proto_message.DecodeError as exc:
+            raise CorruptArtifactError(f"The entry for {key!r} in {entry.location.uri} is damaged.") from exc
+        if key == b"":
+            header = proto
+        else:
+            entries[key.decode("utf-8", errors="replace")] = proto
+    if header is None:
+        raise CorruptArtifactError(f"{entry.location.uri} has no bundle header: not a TF checkpoint index.")
+    groups = _groups_from_object_graph(store, folder, prefix, header, entries.get(OBJECT_GRAPH_KEY))
+    for name, bundle in entries.items():
+        if name == OBJECT_GRAPH_KEY:
+            continue
+        shape = tuple(d or 0 for d in (shape_of(bundle.shape) or ()))  # type: ignore[attr-defined]
+        group = groups.get(name) or _group_by_name(name)
+        info.variables.append(Variable(name.removesuffix(VALUE_SUFFIX), shape,
+                                       dtype_name(bundle.dtype), None, group))  # type: ignore[attr-defined]  # fmt: skip
+    return info
+
+
+def _group_by_name(key: str) -> str:
+    if "/.OPTIMIZER_SLOT/" in key or key.startswith("optimizer/"):
+        return "optimizer"
+    if key.startswith("save_counter/") or key.startswith("step/"):
+        return "other"
+    return "model"
+
+
+def _groups_from_object_graph(
+    store: Store, folder: Location, prefix: str, header: object, graph_entry: object | None
+) -> dict[str, str]:
+    """checkpoint key -> "model", "optimizer" or "other", from the saved object graph.
+
+    Names alone mislead: a Keras 3 optimizer tracks the model's variables, so they can be saved
+    under `optimizer/_trainable_variables/N`. The graph says what belongs to the model (reachable
+    from a root child other than the optimizer) and which variables are optimizer slots.
+    """
+    if graph_entry is None:
+        return {}
+    from tensorboard.compat.proto import trackable_object_graph_pb2
+
+    shards = max(1, header.num_shards)  # type: ignore[attr-defined]
+    shard = folder.child(f"{prefix}.data-{graph_entry.shard_id:05d}-of-{shards:05d}")  # type: ignore[attr-defined]
+    try:
+        raw = store.read_range(shard, graph_entry.offset, graph_entry.size)  # type: ignore[attr-defined]
+        length, pos = _varint(raw, 0, shard.uri)
+        graph = trackable_object_graph_pb2.TrackableObjectGraph()
+        graph.ParseFromString(raw[pos + 4 : pos + 4 + length])  # a string tensor: length, crc32c, bytes
+    except (CorruptArtifactError, NotFoundError, proto_message.DecodeError):
+        return {}  # fall back to names
+    slots = {slot.slot_variable_node_id for node in graph.nodes for slot in node.slot_variables}
+    # The model is what the root reaches without passing an optimizer edge: a compiled Keras model
+    # tracks its optimizer, whose iteration counter and moments are not the model's.
+    model_nodes: set[int] = set()
+    todo = [c for c in graph.nodes[0].children if not _is_optimizer_edge(c.local_name)]
+    while todo:
+        child = todo.pop()
+        if child.node_id in model_nodes or child.node_id >= len(graph.nodes) or child.node_id in slots:
+            continue
+        model_nodes.add(child.node_id)
+        todo.extend(c for c in graph.nodes[child.node_id].children if not _is_optimizer_edge(c.local_name))
+    groups = {}
+    for node_id, node in enumerate(graph.nodes):
+        for attribute in node.attributes:
+            if node_id in model_nodes:
+                groups[attribute.checkpoint_key] = "model"
+            elif node_id in slots or node_id != 0:
+                by_name = _group_by_name(attribute.checkpoint_key)
+                groups[attribute.checkpoint_key] = "optimizer" if by_name == "model" else by_name
+    return groups
+
+
+def _is_optimizer_edge(name: str) -> bool:
+    return name.lstrip("_").startswith("optimizer") or name == "save_counter"
+
+
+def _latest_prefix(store: Store, folder: Location, names: dict[str, Entry], info: ModelInfo) -> str:
+    """The newest checkpoint: from the `checkpoint` state file, else the highest-numbered index."""
+    if "checkpoint" in names:
+        text = store.read_range(folder.child("checkpoint"), 0, 1 << 20).decode("utf-8", errors="replace")
+        latest = re.search(r'^model_checkpoint_path:\s*"(.*)"', text, re.M)
+        every = re.findall(r'^all_model_checkpoint_paths:\s*"(.*)"', text, re.M)
+        if every:
+            info.details["All checkpoints"] = ", ".join(every)
+        if latest:
+            info.details["Latest"] = latest.group(1)
+            return latest.group(1).rsplit("/", 1)[-1]
+    indexes = sorted((n.removesuffix(".index") for n in names if n.endswith(".index")), key=_number_key)
+    if not indexes:
+        raise NotFoundError(f"No checkpoint .index file in {folder.uri}.")
+    return indexes[-1]
+
+
+def _number_key(prefix: str) -> tuple[int, str]:
+    digits = re.findall(r"\d+", prefix)
+    return (int(digits[-1]) if digits else -1, prefix)
+
+
+# -- the LevelDB table format --------------------------------------------------------------------
+
+
+def read_table(data: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
+    """Every (key, value) of a table file held in `data`, in key order."""
+    if len(data) < FOOTER_BYTES:
+        raise CorruptArtifactError(f"{what} is {len(data)} bytes: too short to be a checkpoint index (truncated?).")
+    footer = data[-FOOTER_BYTES:]
+    (magic,) = struct.unpack("<Q", footer[-8:])
+    if magic != TABLE_MAGIC:
+        raise CorruptArtifactError(f"{what} does not end with the table magic number: truncated or not an index.")
+    _meta_offset, pos = _varint(footer, 0, what)
+    _meta_size, pos = _varint(footer, pos, what)
+    index_offset, pos = _varint(footer, pos, what)
+    index_size, pos = _varint(footer, pos, what)
+    for _, handle in _block_entries(_block(data, index_offset, index_size, what), what):
+        offset, p = _varint(handle, 0, what)
+        size, _ = _varint(handle, p, what)
+        yield from _block_entries(_block(data, offset, size, what), what)
+
+
+def _block(data: bytes, offset: int, size: int, what: str) -> bytes:
+    end = offset + size
+    if offset < 0 or end + 5 > len(data):
+        raise CorruptArtifactError(f"{what} points past its own end: truncated or damaged.")
+    if data[end] != 0:  # the trailer's compression byte: TF writes bundle indexes uncompressed
+        raise CorruptArtifactError(f"{what} uses a compressed block (type {data[end]}), which tfscope cannot read.")
+    return data[offset:end]
+
+
+def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
+    if len(block) < 4:
+        raise CorruptArtifactError(f"{what} has a damaged block.")
+    (restarts,) = struct.unpack("<I", block[-4:])
+    limit = len(block) - 4 - 4 * restarts
+    if limit < 0:
+        raise CorruptArtifactError(f"{what} has a damaged block.")
+    pos = 0
+    key = b""
+    while pos < limit:
+        shared, pos = _varint(block, pos, what)
+        unshared, pos = _varint(block, pos, what)
+        value_len, pos = _varint(block, pos, what)
+        if shared > len(key) or pos + unshared + value_len > limit:
+            raise CorruptArtifactError(f"{what} has a damaged entry.")
+        key = key[:shared] + block[pos : pos + unshared]
+        pos += unshared
+        yield key, block[pos : pos + value_len]
+        pos += value_len
+
+
+def _varint(data: bytes, pos: int, what: str) -> tuple[int, int]:
+    result = shift = 0
+    while pos < len(data) and shift < 64:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+    raise CorruptArtifactError(f"{what} has a damaged length field.")

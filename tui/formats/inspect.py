@@ -1,0 +1,99 @@
+"""One entry point: what is at this location, read without TensorFlow."""
+
+from __future__ import annotations
+
+from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
+from tui.formats.checkpoint import read_checkpoint
+from tui.formats.hdf5 import read_hdf5
+from tui.formats.keras_v3 import read_keras
+from tui.formats.model_info import ModelInfo
+from tui.formats.savedmodel import read_saved_model
+from tui.formats.tflite_model import read_tflite
+from tui.storage import ArtifactKind, Entry, Location, Store
+from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
+from tui.storage.gcs import GcsStore
+
+MAX_FOLDER_FILES = 20_000
+"""A model folder with more files than this is not a model folder: stop listing."""
+
+
+def inspect_model(store: Store, location: Location) -> ModelInfo:
+    """Read the model at `location` (a folder or a file) into a ModelInfo.
+
+    Raises:
+        TfscopeError: not a model, damaged, missing, or storage failed; the message says which.
+    """
+    before = store.stats.snapshot() if isinstance(store, GcsStore) else None
+    if not location.is_dir:
+        try:
+            info = _inspect_file(store, location)
+        except NotFoundError:
+            # `gs://b/models/m` may name a folder: GCS has no folders, only prefixes
+            if not location.is_gcs:
+                raise
+            info = _inspect_folder(store, location.as_dir())
+    else:
+        info = _inspect_folder(store, location)
+    if before is not None and isinstance(store, GcsStore):
+        requests, nbytes = store.stats.snapshot()
+        info.requests, info.bytes_read = requests - before[0], nbytes - before[1]
+    return info
+
+
+def _inspect_folder(store: Store, folder: Location) -> ModelInfo:
+    files = _list_files(store, folder)
+    if not files:
+        raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path.")
+    direct = {_relative(folder, e).split("/")[0] + ("/" if "/" in _relative(folder, e) else "") for e in files}
+    kind = folder_kind(direct)
+    if kind is ArtifactKind.SAVED_MODEL:
+        return read_saved_model(store, folder, files)
+    if kind is ArtifactKind.CHECKPOINT:
+        return read_checkpoint(store, folder, [e for e in files if "/" not in _relative(folder, e)])
+    raise NotAModelError(
+        f"{folder.uri} holds no saved_model.pb, checkpoint or checkpoint index.",
+        "Open a SavedModel folder, a checkpoint folder, or a .keras/.h5/.tflite file.",
+    )
+
+
+def _inspect_file(store: Store, location: Location) -> ModelInfo:
+    head = store.read_range(location, 0, SNIFF_BYTES)
+    kind = kind_from_magic(head, location.name)
+    if kind is None and location.name.endswith(".index"):
+        siblings = [e for page in store.list_level(location.parent) for e in page]
+        kind = kind_from_name(location.name, [e.name for e in siblings])
+        if kind is ArtifactKind.CHECKPOINT:
+            return read_checkpoint(store, location, [e for e in siblings if not e.is_dir])
+    if kind is ArtifactKind.KERAS:
+        return read_keras(store, location)
+    if kind is ArtifactKind.HDF5:
+        return read_hdf5(store, location)
+    if kind is ArtifactKind.TFLITE:
+        return read_tflite(store, location)
+    expected = kind_from_name(location.name)
+    if expected is not None:
+        raise CorruptArtifactError(
+            f"{location.uri} is named like a {expected.value} file but starts with bytes {head.hex(' ') or '(none)'}.",
+            "The file is damaged, truncated or mislabelled: check the upload, or save the model again.",
+        )
+    raise NotAModelError(
+        f"{location.uri} is not a model file tfscope recognises (first bytes: {head.hex(' ') or 'none'}).",
+        "tfscope reads SavedModel folders, .keras, .h5, checkpoints and .tflite files.",
+    )
+
+
+def _list_files(store: Store, folder: Location) -> list[Entry]:
+    files: list[Entry] = []
+    for page in store.list_recursive(folder):
+        files.extend(page)
+        if len(files) > MAX_FOLDER_FILES:
+            raise NotAModelError(f"{folder.uri} holds more than {MAX_FOLDER_FILES:,} files: not a model folder.")
+    return files
+
+
+def _relative(folder: Location, entry: Entry) -> str:
+    return entry.location.path[len(folder.path) :]
+
+
+class NotAModelError(TfscopeError):
+    title = "Not a model"

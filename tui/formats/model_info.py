@@ -1,0 +1,116 @@
+"""The one shape every reader returns: plain dataclasses, no library types."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from tui.storage import ArtifactKind
+
+DTYPE_BYTES = {
+    "float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "half": 2, "double": 8,
+    "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8,
+    "bool": 1, "complex64": 8, "complex128": 16, "qint8": 1, "quint8": 1, "qint32": 4, "int4": 1, "uint4": 1,
+}  # fmt: skip
+"""Bytes per element of each dtype, by TensorFlow's name. Strings and resources have no fixed size."""
+
+
+Shape = tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output: `shape` is None when even the rank is unknown; None dims are unknown."""
+
+    name: str
+    dtype: str
+    shape: Shape | None
+    quantization: str | None = None
+    """For TFLite: "scale=0.0039 zero_point=-128" when the tensor is quantized."""
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    method: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+
+@dataclass
+class Layer:
+    """A row of a Keras-style summary; nested models carry their own layers in `children`."""
+
+    name: str
+    class_name: str
+    params: int = 0
+    output_shape: str | None = None
+    trainable: bool | None = None
+    dtype: str | None = None
+    connected_to: tuple[str, ...] = ()
+    children: list[Layer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A weight. `group` is "model", "optimizer" (slots, iteration counters) or "other"."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    trainable: bool | None = None
+    group: str = "model"
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int | None:
+        per = DTYPE_BYTES.get(self.dtype)
+        return None if per is None else per * self.size
+
+
+@dataclass
+class ModelInfo:
+    """What a model is, read from its bytes without TensorFlow."""
+
+    kind: ArtifactKind
+    uri: str
+    size: int = 0
+    """Bytes on storage, all files together."""
+    files: list[tuple[str, int]] = field(default_factory=list)
+    """(path relative to the artifact, size) of each file."""
+    versions: dict[str, str] = field(default_factory=dict)
+    tag_sets: list[tuple[str, ...]] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
+    variables: list[Variable] = field(default_factory=list)
+    ops: dict[str, int] = field(default_factory=dict)
+    assets: list[str] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)
+    """Format-specific facts: compile config, fingerprint, checkpoint paths..."""
+    needs: list[str] = field(default_factory=list)
+    """What loading it requires beyond the usual: custom objects, unsafe deserialization, Python code."""
+    bytes_read: int | None = None
+    """Bytes fetched from storage to build this, when the store counts them (GCS does)."""
+    requests: int | None = None
+    """Requests made to storage to build this, when the store counts them."""
+
+    @property
+    def model_variables(self) -> list[Variable]:
+        return [v for v in self.variables if v.group == "model"]
+
+    @property
+    def total_params(self) -> int:
+        if self.model_variables:
+            return sum(v.size for v in self.model_variables)
+        return sum(layer.params for layer in self.layers)
+
+    def params_by_dtype(self) -> dict[str, tuple[int, int | None]]:
+        """dtype -> (parameter count, bytes) over the model's variables."""
+        out: dict[str, tuple[int, int | None]] = {}
+        for v in self.model_variables:
+            count, nbytes = out.get(v.dtype, (0, 0))
+            out[v.dtype] = (count + v.size, None if nbytes is None or v.nbytes is None else nbytes + v.nbytes)
+        return out

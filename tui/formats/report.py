@@ -1,0 +1,144 @@
+"""ModelInfo as JSON (for scripts) and as readable text (like `saved_model_cli show --all`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tui.formats.model_info import Layer, ModelInfo, TensorSpec
+from tui.formats.ops import flagged_ops
+from tui.formatting import format_size
+from tui.storage import ArtifactKind
+
+
+def load_verdict(info: ModelInfo) -> str:
+    """One line: what loading this model needs."""
+    tf_version = info.versions.get("TensorFlow")
+    keras = info.versions.get("Keras")
+    base = {
+        ArtifactKind.SAVED_MODEL: f"tf.saved_model.load (saved by TensorFlow {tf_version or '?'}); no Keras needed",
+        ArtifactKind.KERAS: f"keras.saving.load_model (saved by Keras {keras or '?'}), safe_mode on",
+        ArtifactKind.HDF5: f"keras.saving.load_model (legacy HDF5, saved by Keras {keras or '?'})",
+        ArtifactKind.CHECKPOINT: "the code that built the model, then tf.train.Checkpoint(...).restore()",
+        ArtifactKind.TFLITE: "tf.lite.Interpreter (or ai-edge-litert); no TensorFlow graph",
+    }[info.kind]
+    if info.kind is ArtifactKind.CHECKPOINT and any(v.group == "optimizer" for v in info.variables):
+        base += "; holds optimizer state, so training can resume"
+    if info.needs:
+        base += "; needs " + "; ".join(info.needs)
+    return base
+
+
+def _spec(t: TensorSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": t.name, "dtype": t.dtype, "shape": None if t.shape is None else list(t.shape)}
+    if t.quantization:
+        out["quantization"] = t.quantization
+    return out
+
+
+def _layer(layer: Layer) -> dict[str, Any]:
+    return {
+        "name": layer.name,
+        "class_name": layer.class_name,
+        "output_shape": layer.output_shape,
+        "params": layer.params,
+        "trainable": layer.trainable,
+        "dtype": layer.dtype,
+        "connected_to": list(layer.connected_to),
+        "layers": [_layer(c) for c in layer.children],
+    }
+
+
+def to_json(info: ModelInfo) -> dict[str, Any]:
+    """The documented JSON shape of `tfscope inspect --json` (see README)."""
+    return {
+        "format": info.kind.value,
+        "uri": info.uri,
+        "size": info.size,
+        "files": [{"path": p, "size": s} for p, s in info.files],
+        "versions": info.versions,
+        "tag_sets": [list(t) for t in info.tag_sets],
+        "signatures": [
+            {
+                "name": s.name,
+                "method": s.method,
+                "inputs": [_spec(t) for t in s.inputs],
+                "outputs": [_spec(t) for t in s.outputs],
+            }
+            for s in info.signatures
+        ],  # fmt: skip
+        "layers": [_layer(layer) for layer in info.layers],
+        "variables": [
+            {
+                "name": v.name,
+                "shape": list(v.shape),
+                "dtype": v.dtype,
+                "trainable": v.trainable,
+                "group": v.group,
+                "size": v.size,
+            }
+            for v in info.variables
+        ],  # fmt: skip
+        "total_params": info.total_params,
+        "params_by_dtype": {d: {"params": n, "bytes": b} for d, (n, b) in info.params_by_dtype().items()},
+        "ops": info.ops,
+        "flagged_ops": flagged_ops(info.ops),
+        "assets": info.assets,
+        "details": info.details,
+        "needs": info.needs,
+        "load": load_verdict(info),
+        "bytes_read": info.bytes_read,
+        "requests": info.requests,
+    }
+
+
+def _shape_text(shape: tuple[int | None, ...] | None) -> str:
+    if shape is None:
+        return "unknown rank"
+    return "(" + ", ".join("-1" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def to_text(info: ModelInfo) -> str:
+    """A readable report for terminals and logs."""
+    lines = [f"{info.kind.value}  {info.uri}", f"  size       {format_size(info.size)} in {len(info.files)} file(s)"]
+    for label, value in info.versions.items():
+        lines.append(f"  {label:<10} {value}")
+    lines.append(f"  params     {info.total_params:,}")
+    for dtype, (count, nbytes) in info.params_by_dtype().items():
+        lines.append(f"    {dtype:<8} {count:,} ({format_size(nbytes)})")
+    if info.tag_sets:
+        lines.append("  tag-sets   " + "; ".join(",".join(t) for t in info.tag_sets))
+    lines.append(f"  load with  {load_verdict(info)}")
+    for label, value in info.details.items():
+        lines.append(f"  {label}: {value}")
+    for sig in info.signatures:
+        lines += ["", f"signature '{sig.name}' ({sig.method})"]
+        for title, tensors in (("inputs", sig.inputs), ("outputs", sig.outputs)):
+            lines.append(f"  {title}:")
+            for t in tensors:
+                quant = f"  [{t.quantization}]" if t.quantization else ""
+                lines.append(f"    {t.name:<24} {t.dtype:<9} {_shape_text(t.shape)}{quant}")
+    if info.layers:
+        lines += ["", f"layers ({len(info.layers)})"]
+        lines += _layer_lines(info.layers, "  ")
+    model_vars = info.model_variables
+    if info.variables:
+        lines += ["", f"variables ({len(model_vars)} model, {len(info.variables) - len(model_vars)} other)"]
+        for v in sorted(info.variables, key=lambda v: -(v.size))[:20]:
+            lines.append(f"  {v.name:<48} {v.dtype:<8} {_shape_text(tuple(v.shape)):<20} {v.group}")
+        if len(info.variables) > 20:
+            lines.append(f"  ... {len(info.variables) - 20} more (--json lists all)")
+    if info.ops:
+        flagged = flagged_ops(info.ops)
+        lines += ["", f"ops ({sum(info.ops.values()):,} in {len(info.ops)} types)"]
+        for op, count in info.ops.items():
+            lines.append(f"  {op:<32} {count:>6}" + (f"  ! {flagged[op]}" if op in flagged else ""))
+    return "\n".join(lines)
+
+
+def _layer_lines(layers: list[Layer], indent: str) -> list[str]:
+    lines = []
+    for layer in layers:
+        shape = layer.output_shape or ""
+        lines.append(f"{indent}{layer.name:<32} {layer.class_name:<24} {shape:<22} {layer.params:>10,}")
+        lines += _layer_lines(layer.children, indent + "  ")
+    return lines

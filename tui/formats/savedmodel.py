@@ -1,0 +1,208 @@
+"""SavedModel folders: signatures, variables, ops and versions from `saved_model.pb` alone."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from google.protobuf import message as proto_message
+from google.protobuf import text_format
+
+from tui.errors import CorruptArtifactError, NotFoundError
+from tui.formats.model_info import Layer, ModelInfo, Signature, TensorSpec, Variable
+from tui.formats.protos import dtype_name, message, shape_of
+from tui.storage import ArtifactKind, Entry, Location, Store
+
+MAX_PROTO_BYTES = 512 * 1024 * 1024
+"""Larger graph files (frozen constants) are refused: parsing them would need that much memory again."""
+INIT_OP_SIGNATURE = "__saved_model_init_op"
+"""A signature TF adds for table initialisers: hidden unless asked for."""
+
+
+def read_saved_model(store: Store, folder: Location, files: list[Entry], *, show_init_op: bool = False) -> ModelInfo:
+    """Read the SavedModel in `folder`, whose files (recursive listing) are `files`."""
+    folder = folder.as_dir()
+    names = {e.location.path[len(folder.path) :]: e for e in files}
+    info = ModelInfo(ArtifactKind.SAVED_MODEL, folder.uri)
+    info.files = sorted((name, e.size or 0) for name, e in names.items())
+    info.size = sum(size for _, size in info.files)
+    info.assets = sorted(n.removeprefix("assets/") for n in names if n.startswith("assets/") and not n.endswith("/"))
+
+    saved_model = _parse_saved_model(store, folder, names)
+    info.versions["SavedModel schema"] = str(saved_model.saved_model_schema_version)
+    ops: Counter[str] = Counter()
+    for meta_graph in saved_model.meta_graphs:
+        info.tag_sets.append(tuple(meta_graph.meta_info_def.tags))
+        tf_version = meta_graph.meta_info_def.tensorflow_version
+        if tf_version:
+            info.versions["TensorFlow"] = tf_version
+        ops.update(node.op for node in meta_graph.graph_def.node)
+        for function in meta_graph.graph_def.library.function:
+            ops.update(node.op for node in function.node_def)
+    info.ops = dict(ops.most_common())
+
+    first = saved_model.meta_graphs[0] if saved_model.meta_graphs else None
+    if first is None:
+        raise CorruptArtifactError(f"{folder.uri}saved_model.pb holds no graph.", "Re-export the model.")
+    for meta_graph in saved_model.meta_graphs:
+        for name, sig in meta_graph.signature_def.items():
+            if name == INIT_OP_SIGNATURE and not show_init_op:
+                continue
+            if any(s.name == name for s in info.signatures):
+                continue  # the same signature under another tag-set
+            info.signatures.append(Signature(name, sig.method_name, _tensors(sig.inputs), _tensors(sig.outputs)))
+    info.signatures.sort(key=lambda s: (s.name != "serving_default", s.name))
+    info.variables = _variables(first)
+    if "fingerprint.pb" in names:
+        info.details.update(_fingerprint(store, folder))
+    if "keras_metadata.pb" in names:
+        info.layers, keras_version = _keras_metadata_layers(store, folder, info.variables)
+        if keras_version:
+            info.versions["Keras"] = keras_version
+    info.needs.extend(_python_ops(info.ops))
+    return info
+
+
+def _parse_saved_model(store: Store, folder: Location, names: dict[str, Entry]) -> Any:
+    saved_model = message("SavedModel")
+    if "saved_model.pb" in names:
+        entry = names["saved_model.pb"]
+        _check_size(entry)
+        data = store.read_range(entry.location, 0, entry.size or 0)
+        try:
+            saved_model.ParseFromString(data)
+        except proto_message.DecodeError as exc:
+            raise CorruptArtifactError(
+                f"{entry.location.uri} is not a valid SavedModel protobuf ({exc}); it may be truncated.",
+                "Re-export the model, or compare the object's crc32c with the original's.",
+            ) from exc
+        return saved_model
+    if "saved_model.pbtxt" in names:
+        entry = names["saved_model.pbtxt"]
+        _check_size(entry)
+        text = store.read_range(entry.location, 0, entry.size or 0).decode("utf-8", errors="replace")
+        try:
+            text_format.Parse(text, saved_model)
+        except text_format.ParseError as exc:
+            raise CorruptArtifactError(f"{entry.location.uri} is not a valid SavedModel text proto: {exc}") from exc
+        return saved_model
+    raise NotFoundError(f"No saved_model.pb in {folder.uri}.", "Open the folder that holds saved_model.pb.")
+
+
+def _check_size(entry: Entry) -> None:
+    if (entry.size or 0) > MAX_PROTO_BYTES:
+        raise CorruptArtifactError(
+            f"{entry.location.uri} is {(entry.size or 0) / 2**30:.1f} GB: graphs that big embed their weights "
+            "as constants, and inspecting them needs as much memory.",
+            "Load it with TensorFlow instead (press l), on a machine with the memory for it.",
+            title="Graph too large to inspect",
+        )
+
+
+def _tensors(mapping: Any) -> tuple[TensorSpec, ...]:
+    return tuple(
+        TensorSpec(key, dtype_name(info.dtype), shape_of(info.tensor_shape)) for key, info in sorted(mapping.items())
+    )
+
+
+def _variables(meta_graph: Any) -> list[Variable]:
+    """Variables from the object graph (TF2), else from the graph's variable ops (TF1)."""
+    graph = meta_graph.object_graph_def
+    if graph.nodes:
+        paths = _object_paths(graph)
+        out = []
+        for node_id, node in enumerate(graph.nodes):
+            if node.WhichOneof("kind") != "variable":
+                continue
+            var = node.variable
+            path = paths.get(node_id, "")
+            if path.startswith("_all_variables/"):
+                continue  # Keras' export saves its `variables` list a second time under this name
+            group = "optimizer" if path.startswith("optimizer") or "/optimizer/" in path else "model"
+            shape = shape_of(var.shape) or ()
+            out.append(Variable(var.name or path, tuple(d or 0 for d in shape), dtype_name(var.dtype),
+                                var.trainable, group))  # fmt: skip
+        return out
+    trainable = _trainable_names(meta_graph)
+    out = []
+    for node in meta_graph.graph_def.node:
+        if node.op in {"VariableV2", "VarHandleOp", "Variable"}:
+            shape = shape_of(node.attr["shape"].shape) or ()
+            dtype = dtype_name(node.attr["dtype"].type)
+            out.append(Variable(node.name, tuple(d or 0 for d in shape), dtype, node.name in trainable))
+    return out
+
+
+def _object_paths(graph: Any) -> dict[int, str]:
+    """node id -> the first path of child names that reaches it from the root."""
+    paths = {0: ""}
+    queue = [0]
+    while queue:
+        node_id = queue.pop(0)
+        for child in graph.nodes[node_id].children:
+            if child.node_id not in paths and child.node_id < len(graph.nodes):
+                prefix = paths[node_id]
+                paths[child.node_id] = f"{prefix}/{child.local_name}" if prefix else child.local_name
+                queue.append(child.node_id)
+    return paths
+
+
+def _trainable_names(meta_graph: Any) -> set[str]:
+    from tensorboard.compat.proto import variable_pb2
+
+    names = set()
+    for raw in meta_graph.collection_def["trainable_variables"].bytes_list.value:
+        var = variable_pb2.VariableDef()
+        var.ParseFromString(raw)
+        names.add(var.variable_name.split(":")[0])
+    return names
+
+
+def _fingerprint(store: Store, folder: Location) -> dict[str, str]:
+    fingerprint = message("FingerprintDef")
+    try:
+        fingerprint.ParseFromString(store.read_range(folder.child("fingerprint.pb"), 0, 4096))
+    except proto_message.DecodeError:
+        return {"Fingerprint": "unreadable"}
+    return {"Fingerprint": f"{fingerprint.saved_model_checksum:016x}"}
+
+
+def _keras_metadata_layers(store: Store, folder: Location, variables: list[Variable]) -> tuple[list[Layer], str]:
+    """Layers of a Keras 2 (tf_keras) SavedModel from `keras_metadata.pb`."""
+    location = folder.child("keras_metadata.pb")
+    metadata = message("SavedMetadata")
+    try:
+        size = store.stat(location).size
+        metadata.ParseFromString(store.read_range(location, 0, size))
+    except proto_message.DecodeError:
+        return [], ""
+    layers: list[Layer] = []
+    keras_version = ""
+    for node in metadata.nodes:
+        try:
+            meta = json.loads(node.metadata)
+        except json.JSONDecodeError:
+            continue
+        keras_version = keras_version or str(meta.get("keras_version", ""))
+        if node.node_path.count(".") != 1 or not node.identifier.startswith("_tf_keras_"):
+            continue  # only direct children of the root: "root.layer-0"
+        name = str(meta.get("name", node.node_path))
+        params = sum(v.size for v in variables if v.name.startswith(name + "/"))
+        layers.append(Layer(name, str(meta.get("class_name", "?")), params, trainable=meta.get("trainable"),
+                            dtype=_dtype_of(meta.get("dtype"))))  # fmt: skip
+    return layers, keras_version
+
+
+def _dtype_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return str(value.get("config", {}).get("name", "")) or None
+    return str(value) if value else None
+
+
+PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
+
+
+def _python_ops(ops: dict[str, int]) -> list[str]:
+    found = sorted(PYTHON_OPS & set(ops))
+    return [f"the Python functions behind {', '.join(found)} (not saved in the model)"] if found else []
