@@ -3,7 +3,7 @@
 Run as `python tests/build_zoo.py DEST` (a child process, so the emulator can preload DEST).
 Layout under DEST (object names in the `zoo` bucket):
   keras/{functional,sequential,nested,subclassed}.keras, keras/{functional,sequential,nested}.h5
-  keras/wide.keras, keras/wide.h5          ~10 MB, for the bytes-read budgets
+  keras/wide.keras, keras/wide.h5          ~60 MB, for the bytes-read budgets
   saved/exported/          model.export() of the functional model
   saved/multi/             tf.saved_model.save, several signatures, string and int64 inputs
   saved/tf1/               a TF1 builder SavedModel with two tag-sets
@@ -65,8 +65,9 @@ class Subclassed(keras.Model):
 
 
 def wide() -> keras.Model:
-    inputs = keras.Input((2500,), name="x")
-    return keras.Model(inputs, keras.layers.Dense(1000, name="big")(inputs), name="wide")
+    """About 60 MB: big enough that a header read is a small fraction of the file."""
+    inputs = keras.Input((3900,), name="x")
+    return keras.Model(inputs, keras.layers.Dense(3900, name="big")(inputs), name="wide")
 
 
 def tf1_two_tag_sets(dest: Path) -> None:

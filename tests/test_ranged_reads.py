@@ -1,0 +1,89 @@
+"""Ranged reading: the block cache, and what inspecting a model costs in bytes and requests on GCS."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_BUCKET, ZOO_BUCKET
+
+from tui.formats.inspect import inspect_model
+from tui.storage import GcsStore, parse_location
+from tui.storage.emulator import Emulator
+from tui.storage.ranged import BlockCachedReader
+
+
+def test_block_cache_reads_each_byte_once() -> None:
+    data = os.urandom(100_000)
+    calls: list[tuple[int, int]] = []
+
+    def fetch(start: int, length: int) -> bytes:
+        calls.append((start, length))
+        return data[start : start + length]
+
+    reader = BlockCachedReader(fetch, len(data), block_size=4096)
+    reader.seek(5000)
+    assert reader.read(10) == data[5000:5010]
+    reader.seek(4100)
+    assert reader.read(2000) == data[4100:6100]  # the same block: no new request
+    assert calls == [(4096, 4096)]
+    reader.seek(0)
+    assert reader.read(20_000) == data[:20_000]  # the missing neighbours come in one request each side
+    assert calls[1:] == [(0, 4096), (8192, 12_288)]
+    reader.seek(-5, io.SEEK_END)
+    assert reader.read() == data[-5:]
+    assert reader.read() == b""
+
+
+def test_block_cache_memory_is_bounded() -> None:
+    data = bytes(1_000_000)
+    reader = BlockCachedReader(lambda s, n: data[s : s + n], len(data), block_size=1000, cache_blocks=10)
+    for offset in range(0, len(data), 1000):
+        reader.seek(offset)
+        reader.read(1)
+    assert len(reader._cache) <= 10
+
+
+@pytest.mark.usefixtures("emulator")
+@pytest.mark.parametrize("name", ["wide.h5", "wide.keras"])
+def test_layer_table_of_a_60mb_file_costs_under_2_percent(zoo: Path, name: str) -> None:
+    store = GcsStore()
+    info = inspect_model(store, parse_location(f"gs://{ZOO_BUCKET}/keras/{name}"))
+    size = (zoo / "keras" / name).stat().st_size
+    assert size > 55_000_000
+    assert info.total_params == 3900 * 3900 + 3900
+    assert info.bytes_read is not None and info.requests is not None
+    assert info.bytes_read < 0.02 * size, f"{info.bytes_read:,} bytes of {size:,}"
+    assert info.requests < 20
+
+
+@pytest.mark.usefixtures("emulator")
+def test_savedmodel_reads_only_its_graph_file(zoo: Path) -> None:
+    store = GcsStore()
+    info = inspect_model(store, parse_location(f"gs://{ZOO_BUCKET}/saved/exported/"))
+    graph = (zoo / "saved/exported/saved_model.pb").stat().st_size
+    fingerprint = (zoo / "saved/exported/fingerprint.pb").stat().st_size
+    assert info.bytes_read is not None
+    assert info.bytes_read < graph + fingerprint + 20_000  # plus the listing and its JSON
+    assert info.signatures
+
+
+def test_object_overwritten_mid_read_fails_cleanly(emulator_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reads are pinned to the generation first seen: a new upload cannot be mixed in."""
+    from tui.errors import TfscopeError
+
+    server = Emulator(emulator_data)
+    server.start()
+    try:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+        store = GcsStore(deadline=2)
+        location = parse_location(f"gs://{DEMO_BUCKET}/README.txt")
+        reader = store.open(location)
+        blob = store.client().bucket(DEMO_BUCKET).blob("README.txt")
+        blob.upload_from_string(b"replaced")
+        with pytest.raises(TfscopeError):
+            reader.read()
+    finally:
+        server.stop()
