@@ -13,14 +13,14 @@ from typing import Any
 from tui.errors import CorruptArtifactError
 from tui.formats.keras_config import custom_objects, lambda_layers, layers_from_config
 from tui.formats.model_info import ModelInfo, Variable
-from tui.formats.weights_h5 import DatasetShape, dataset_shapes, open_h5
+from tui.formats.weights_h5 import DatasetShape, dataset_shapes, h5_errors, open_h5
 from tui.storage import ArtifactKind, Location, Store
 
 
 def read_hdf5(store: Store, location: Location) -> ModelInfo:
     stat = store.stat(location)
     info = ModelInfo(ArtifactKind.HDF5, location.uri, size=stat.size, files=[(location.name, stat.size)])
-    with store.open(location) as raw, open_h5(raw, location.uri) as h5:
+    with store.open(location) as raw, open_h5(raw, location.uri) as h5, h5_errors(location.uri):
         attrs = {k: _text(v) for k, v in h5.attrs.items()}
         if "model_weights" in h5:
             weights_group = h5["model_weights"]

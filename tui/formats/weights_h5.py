@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from tui.errors import CorruptArtifactError
@@ -25,6 +27,22 @@ def open_h5(file: BinaryIO, what: str) -> Any:
         ) from exc
 
 
+H5_ERRORS = (OSError, ValueError, RuntimeError, KeyError, TypeError, UnicodeDecodeError)
+"""What h5py raises on damaged files: the HDF5 library's errors surface as any of these."""
+
+
+@contextlib.contextmanager
+def h5_errors(what: str) -> Iterator[None]:
+    """Turn h5py's errors on a damaged file into a CorruptArtifactError naming `what`."""
+    try:
+        yield
+    except H5_ERRORS as exc:
+        raise CorruptArtifactError(
+            f"{what} is damaged ({_first_line(exc)}).",
+            "Check that the upload finished (compare sizes or crc32c) and save the model again.",
+        ) from exc
+
+
 def dataset_shapes(group: Any) -> dict[str, DatasetShape]:
     """path -> (shape, dtype) of every dataset under `group`, walking links but reading no data."""
     import h5py
@@ -35,10 +53,8 @@ def dataset_shapes(group: Any) -> dict[str, DatasetShape]:
         if isinstance(obj, h5py.Dataset):
             found[name] = (tuple(int(d) for d in obj.shape), str(obj.dtype))
 
-    try:
+    with h5_errors("The weights file"):
         group.visititems(visit)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise CorruptArtifactError(f"The weights file is damaged ({_first_line(exc)}).") from exc
     return found
 
 

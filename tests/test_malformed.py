@@ -1,0 +1,123 @@
+"""Damaged, truncated, hostile files: a clear TfscopeError every time, bounded memory, no crash.
+
+The fuzz tests mutate real files made by TF/Keras with hypothesis, on a fixed budget.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tui.errors import CorruptArtifactError, TfscopeError
+from tui.formats.inspect import inspect_model
+from tui.storage import LocalStore, parse_location
+
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def inspect_path(path: Path) -> None:
+    inspect_model(LocalStore(), parse_location(str(path)))
+
+
+def mutations() -> st.SearchStrategy[tuple[list[tuple[float, int]], float | None]]:
+    """Up to 8 byte overwrites at relative offsets, and maybe a truncation point."""
+    edits = st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=8)
+    return st.tuples(edits, st.one_of(st.none(), st.floats(0, 1)))
+
+
+def mutate(data: bytes, mutation: tuple[list[tuple[float, int]], float | None]) -> bytes:
+    edits, cut = mutation
+    out = bytearray(data)
+    for where, value in edits:
+        out[int(where * len(out))] = value
+    if cut is not None:
+        out = out[: int(cut * len(out))]
+    return bytes(out)
+
+
+def check_reader(path: Path) -> None:
+    try:
+        inspect_path(path)
+    except TfscopeError as error:
+        assert error.title and error.detail  # a message a user can read, never a bare library error
+
+
+@pytest.mark.parametrize(
+    "name", ["keras/functional.keras", "keras/functional.h5", "tflite/int8.tflite", "ckpt/slots/ckpt-1.index"]
+)
+def test_fuzz_file_readers(zoo: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> None:
+    original = (zoo / name).read_bytes()
+    stem = Path(name).name.split(".")[0]
+    siblings = [p for p in (zoo / name).parent.iterdir() if p.name.startswith(stem + ".")]
+
+    @FUZZ
+    @given(mutations())
+    def run(mutation: tuple[list[tuple[float, int]], float | None]) -> None:
+        folder = tmp_path_factory.mktemp("fuzz")
+        for sibling in siblings:  # a checkpoint index is read beside its data shard
+            shutil.copy(sibling, folder / sibling.name)
+        target = folder / Path(name).name
+        target.write_bytes(mutate(original, mutation))
+        check_reader(target)
+
+    run()
+
+
+def test_fuzz_saved_model(zoo: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    original = (zoo / "saved/multi/saved_model.pb").read_bytes()
+
+    @FUZZ
+    @given(mutations())
+    def run(mutation: tuple[list[tuple[float, int]], float | None]) -> None:
+        folder = tmp_path_factory.mktemp("fuzz-sm")
+        (folder / "saved_model.pb").write_bytes(mutate(original, mutation))
+        check_reader(folder)
+
+    run()
+
+
+@pytest.mark.parametrize("name", ["keras/functional.h5", "keras/functional.keras", "tflite/float.tflite"])
+def test_truncated_files_say_so(zoo: Path, tmp_path: Path, name: str) -> None:
+    data = (zoo / name).read_bytes()
+    target = tmp_path / Path(name).name
+    target.write_bytes(data[: len(data) // 3])
+    with pytest.raises(CorruptArtifactError):
+        inspect_path(target)
+
+
+def test_zip_bomb_is_refused(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("config.json", b" " * (200 * 1024 * 1024))  # 200 MB of spaces: ~200 KB compressed
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(CorruptArtifactError, match="zip bomb"):
+        inspect_path(bomb)
+
+
+def test_two_gigabyte_protobuf_is_refused_without_reading_it(tmp_path: Path) -> None:
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    with open(folder / "saved_model.pb", "wb") as f:
+        f.truncate(2 * 1024**3)  # sparse: costs no disk
+    with pytest.raises(TfscopeError) as caught:
+        inspect_path(folder)
+    assert caught.value.title == "Graph too large to inspect"
+
+
+def test_wrong_magic_names_the_problem(tmp_path: Path) -> None:
+    fake = tmp_path / "model.h5"
+    fake.write_bytes(b"<html>403 Forbidden</html>")
+    with pytest.raises(CorruptArtifactError, match="named like a Keras HDF5 file"):
+        inspect_path(fake)
+
+
+def test_empty_checkpoint_index(tmp_path: Path) -> None:
+    (tmp_path / "ckpt-1.index").write_bytes(b"")
+    (tmp_path / "ckpt-1.data-00000-of-00001").write_bytes(b"")
+    with pytest.raises(CorruptArtifactError, match="too short"):
+        inspect_path(tmp_path / "ckpt-1.index")
