@@ -24,9 +24,7 @@ Fetch = Callable[[int, int], bytes]
 class BlockCachedReader(io.RawIOBase):
     """Read-only, seekable view of a remote object of known `size`, fetched block by block."""
 
-    def __init__(
-        self, fetch: Fetch, size: int, block_size: int | None = None, cache_blocks: int = CACHE_BLOCKS
-    ) -> None:
+    def __init__(self, fetch: Fetch, size: int, block_size: int = BLOCK_SIZE, cache_blocks: int = CACHE_BLOCKS) -> None:
         super().__init__()
         self._fetch = fetch
         self._size = size
