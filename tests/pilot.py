@@ -13,7 +13,7 @@ from tui.storage import GcsStore, Stores
 
 
 def make_test_app(start: str | None, **settings: object) -> TfscopeApp:
-    return TfscopeApp(Stores(GcsStore(deadline=2)), Settings(start=start, stable_display=True, **settings))  # type: ignore[arg-type]
+    return TfscopeApp(Stores(GcsStore(deadline=5)), Settings(start=start, stable_display=True, **settings))  # type: ignore[arg-type]
 
 
 async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 20.0) -> None:

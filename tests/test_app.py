@@ -39,7 +39,7 @@ async def test_browse_buckets_prefixes_and_models() -> None:
         await wait_for(pilot, lambda: app.browser.table.highlighted_entry.kind is ArtifactKind.SAVED_MODEL)
         await pilot.press("enter")
         assert isinstance(app.screen, ModelScreen)
-        assert app.screen.entry.location.uri == f"gs://{DEMO_BUCKET}/serving/tiny_cnn/1/"
+        assert app.screen.location.uri == f"gs://{DEMO_BUCKET}/serving/tiny_cnn/1/"
         await pilot.press("escape")
         assert app.screen is app.browser
         assert app.browser.table.highlighted_entry.name == "1/"  # the browser kept its place

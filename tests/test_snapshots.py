@@ -20,6 +20,8 @@ def after(*keys: str, until: Callable[[Pilot[None]], bool] | None = None) -> Cal
         app = pilot.app
         await wait_for(pilot, lambda: app.browser.listing_done)  # type: ignore[attr-defined]
         await settle(pilot)
+        if until is not None:
+            await wait_for(pilot, lambda: bool(until(pilot)))
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
@@ -57,6 +59,22 @@ def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(make_test_app(f"gs://{DEMO_BUCKET}/"), terminal_size=SIZE, run_before=after("question_mark"))
 
 
-def test_model_screen(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    app = make_test_app(f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.keras")
-    assert snap_compare(app, terminal_size=SIZE, run_before=after("enter"))
+@pytest.mark.parametrize(
+    ("uri", "key"),
+    [
+        (f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.keras", "1"),
+        (f"gs://{DEMO_BUCKET}/models/text/classifier/", "2"),
+        (f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.h5", "3"),
+        (f"gs://{DEMO_BUCKET}/checkpoints/tiny_cnn/", "4"),
+        (f"gs://{DEMO_BUCKET}/models/mobile/tiny_cnn.tflite", "5"),
+    ],
+    ids=["overview", "signatures", "layers", "variables", "ops"],
+)
+def test_model_tab(snap_compare, uri: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    read = after(key, until=lambda p: getattr(p.app.screen, "info", None) is not None)
+    assert snap_compare(make_test_app(uri), terminal_size=SIZE, run_before=read)
+
+
+def test_model_error(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    app = make_test_app(f"gs://{DEMO_BUCKET}/broken/not_a_model.keras")
+    assert snap_compare(app, terminal_size=SIZE, run_before=after(until=lambda p: getattr(p.app.screen, "error", None)))

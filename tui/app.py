@@ -36,7 +36,7 @@ class TfscopeApp(App[None]):
     async def on_mount(self) -> None:
         await self.push_screen(self.browser)
         if self.settings.start:
-            self.browser.go_to_text(self.settings.start)
+            self.browser.go_to_text(self.settings.start, open_model=True)
         else:
             self._resolve_start()
 

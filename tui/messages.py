@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from tui.formats.model_info import ModelInfo
 from tui.storage import ArtifactKind, Entry, Location
 
 
@@ -59,3 +60,11 @@ class StartResolved(Message):
         self.location = location
         self.notice = notice
         """Why it started there, when the user should know (not signed in)."""
+
+
+class ModelInspected(Message):
+    """The readers finished with a model's metadata."""
+
+    def __init__(self, info: ModelInfo) -> None:
+        super().__init__()
+        self.info = info

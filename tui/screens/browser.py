@@ -12,14 +12,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.errors import TfscopeError
+from tui.errors import NotFoundError, TfscopeError
 from tui.formatting import format_count, format_size
 from tui.messages import DetailsFetched, FolderClassified, ListingFinished, PageListed
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.screens.model import ModelScreen
 from tui.storage import Entry, Location, Stores, parse_location
-from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic
+from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
 from tui.widgets.details import DetailsPane
 from tui.widgets.level_table import LevelTable, SortKey
 from tui.widgets.uri_bar import UriBar
@@ -59,6 +59,7 @@ class BrowserScreen(Screen[None]):
         """The last listing error, shown until the next successful listing."""
         self._cache: OrderedDict[str, list[Entry]] = OrderedDict()
         self._pending_cursor: str | None = None
+        self._open_model = False
 
     def compose(self) -> ComposeResult:
         yield UriBar(id="uri-bar")
@@ -98,17 +99,25 @@ class BrowserScreen(Screen[None]):
         self._update_bar()
         self._list_level(location)
 
-    def go_to_text(self, text: str) -> None:
-        """Go where the user typed; an object opens its folder with the object highlighted."""
+    def go_to_text(self, text: str, *, open_model: bool = False) -> None:
+        """Go where the user typed; an object opens its folder with the object highlighted.
+
+        With `open_model`, a location that is a model opens on the model screen, the browser
+        waiting behind it on the model's folder (what `tfscope gs://.../model` does).
+        """
         try:
             location = parse_location(text)
         except TfscopeError as error:
             self._show_error(error)
             return
+        self._open_model = open_model
         if location.is_dir:
             self.navigate(location)
         else:
             self._resolve_and_go(location)
+
+    def open_model(self, location: Location) -> None:
+        self.app.push_screen(ModelScreen(self.stores, location, stable_display=self.stable_display))
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -130,14 +139,17 @@ class BrowserScreen(Screen[None]):
         """Is `gs://b/x` an object or a prefix? Only a stat can tell."""
         try:
             stat = self.stores.for_location(location).stat(location)
-        except TfscopeError:
-            stat = None
+        except NotFoundError:
+            stat = None  # no such object: read it as a prefix (errors of any other kind are shown)
         if get_current_worker().is_cancelled:
             return
         if stat is None:
             self.app.call_from_thread(self.navigate, location.as_dir())
-        else:
-            self.app.call_from_thread(self.navigate, location.parent, highlight=location.uri)
+            return
+        self.app.call_from_thread(self.navigate, location.parent, highlight=location.uri)
+        if self._open_model and kind_from_name(location.name) is not None:
+            self._open_model = False
+            self.app.call_from_thread(self.open_model, location)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="classify", description="find model folders")
     def _classify_folders(self, folder: Location, entries: list[Entry]) -> None:
@@ -215,6 +227,12 @@ class BrowserScreen(Screen[None]):
         self._update_bar()
         if not entries:
             self.details.update("This folder is empty.")
+        if self._open_model:
+            self._open_model = False
+            if folder_kind(e.name for e in entries) is not None and message.location.parent != message.location:
+                self.navigate(message.location.parent, highlight=message.location.uri)
+                self.open_model(message.location)
+                return
         self._classify_folders(message.location, entries)
 
     @on(FolderClassified)
@@ -249,7 +267,7 @@ class BrowserScreen(Screen[None]):
         error = event.worker.error
         if not isinstance(error, TfscopeError):
             error = TfscopeError(f"{type(error).__name__}: {error}", "Press r to retry.", title="Unexpected error")
-        if event.worker.group == "listing":
+        if event.worker.group in {"listing", "resolve"}:
             self.error = error
             self.listing_done = True
             self._update_bar()
@@ -295,7 +313,7 @@ class BrowserScreen(Screen[None]):
         if entry is None:
             return
         if entry.kind is not None:
-            self.app.push_screen(ModelScreen(entry))
+            self.open_model(entry.location)
         elif entry.is_dir:
             self.navigate(entry.location)
         else:

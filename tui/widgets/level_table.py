@@ -53,8 +53,8 @@ class LevelTable(DataTable[Text | str]):
         self.sort_key = SortKey.NAME
         """The order rows are shown in."""
         self._by_uri: dict[str, Entry] = {}
-
-    def on_mount(self) -> None:
+        # Columns now, not on mount: a fast first page can arrive before the mount event, and rows
+        # added to a table without columns render squeezed into the header widths.
         self.add_column("Name", key="name")
         self.add_column("Kind", key="kind", width=11)
         self.add_column("Size", key="size", width=10)

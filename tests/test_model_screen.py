@@ -1,0 +1,97 @@
+"""Pilot tests of the model screen: opened from the browser or directly, every tab filled."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import DEMO_BUCKET, ZOO_BUCKET
+from pilot import make_test_app, settle, wait_for
+from textual.widgets import DataTable, Static
+
+from tui.screens.help import HelpScreen
+from tui.screens.model import ModelScreen
+from tui.widgets.layer_table import LayerTable
+
+pytestmark = pytest.mark.usefixtures("emulator")
+
+
+async def wait_for_model(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Until the model screen has read its model; a read error fails the test with its message."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and (app.screen.info or app.screen.error))
+    assert app.screen.error is None, app.screen.error.one_line()
+
+
+async def test_direct_open_fills_every_tab_and_escape_returns_to_the_folder() -> None:
+    app = make_test_app(f"gs://{ZOO_BUCKET}/keras/nested.keras")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_model(pilot)
+        screen = app.screen
+        assert screen.info.total_params == 6 * 4 + 4 + 4 * 2 + 2
+        for key, tab in zip("12345", ("overview", "signatures", "layers", "variables", "ops"), strict=True):
+            await pilot.press(key)
+            assert screen.tabs.active == tab
+        await pilot.press("3")
+        layers = screen.query_one(LayerTable)
+        names = [str(k.value) for k in layers.rows]
+        assert names[:3] == ["x", "encoder", "head"] and names[-1] == "__total__"
+        layers.move_cursor(row=1)
+        await pilot.press("enter")  # expand the nested encoder
+        assert [str(k.value) for k in layers.rows][:4] == ["x", "encoder", "encoder/inner_in", "encoder/inner_dense"]
+        await pilot.press("4")
+        assert screen.query_one("#variable-table", DataTable).row_count == len(screen.info.variables)
+        await pilot.press("escape")
+        assert app.screen is app.browser
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        assert app.browser.table.highlighted_entry.name == "nested.keras"
+
+
+async def test_enter_on_a_savedmodel_folder_opens_it() -> None:
+    app = make_test_app(f"gs://{ZOO_BUCKET}/saved/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        await wait_for(pilot, lambda: app.browser.table.highlighted_entry.kind is not None)
+        await pilot.press("enter")
+        await wait_for_model(pilot)
+        assert app.screen.location.uri == f"gs://{ZOO_BUCKET}/saved/exported/"
+        assert {s.name for s in app.screen.info.signatures} == {"serve", "serving_default"}
+        await pilot.press("5")
+        assert app.screen.query_one("#op-table", DataTable).row_count == len(app.screen.info.ops)
+
+
+async def test_layer_filter_and_sort() -> None:
+    app = make_test_app(f"gs://{ZOO_BUCKET}/keras/functional.keras")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_model(pilot)
+        screen = app.screen
+        await pilot.press("slash", *"dense")
+        layers = screen.query_one(LayerTable)
+        assert [str(k.value) for k in layers.rows] == ["branch_a", "branch_b", "logits", "__total__"]
+        await pilot.press("escape")  # clears the filter, stays on the screen
+        assert app.screen is screen and len(layers.rows) == 7
+        await pilot.press("s")  # biggest first
+        assert str(next(iter(layers.rows)).value) == "branch_a"
+        assert layers.order == "params"
+
+
+async def test_corrupt_file_shows_its_error_and_the_app_keeps_running() -> None:
+    app = make_test_app(f"gs://{DEMO_BUCKET}/broken/truncated.h5")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.error is not None)
+        assert app.screen.error.title == "Corrupt or unreadable file"
+        body = str(app.screen.query_one("#overview-body", Static).render())
+        assert "truncated" in body
+        await pilot.press("escape")
+        assert app.screen is app.browser and app.is_running
+
+
+async def test_model_help_lists_its_keys() -> None:
+    app = make_test_app(f"gs://{ZOO_BUCKET}/tflite/int8.tflite")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_model(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        described = {row[1] for row in app.screen.rows}
+        assert {"Back", "Next tab", "Overview", "Signatures", "Layers", "Variables", "Ops", "Copy URI"} <= described
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert app.clipboard == f"gs://{ZOO_BUCKET}/tflite/int8.tflite"
