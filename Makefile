@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfscope-installed
 
-.PHONY: demo test check lint screenshots clean
+.PHONY: demo test check lint screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,16 @@ test: $(STAMP)  ## the whole suite, against the emulator on loopback
 	$(PY) -m pytest
 
 check: $(STAMP)  ## lint, format, types, import contracts
-	$(VENV)/bin/ruff check tui tests
-	$(VENV)/bin/ruff format --check tui tests
+	$(VENV)/bin/ruff check tui tests bench
+	$(VENV)/bin/ruff format --check tui tests bench
 	$(VENV)/bin/mypy tui
 	$(VENV)/bin/lint-imports
 
 screenshots: $(STAMP)  ## SVGs of the browser on the demo bucket, into screenshots/
 	$(PY) tests/make_screenshots.py screenshots
+
+bench: $(STAMP)  ## tfscope vs saved_model_cli & co, side by side; QUICK=1 for a short run
+	QUICK=$(QUICK) $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,117 @@
+"""`make bench`: tfscope against the usual ways, side by side, in one run, on the demo models.
+
+Rows so far (issue 5 adds the network proxy, loads and listings):
+  1. time to signatures of the MobileNetV2 SavedModel: `tfscope inspect` vs `saved_model_cli show --all`
+     (local folder), and `tfscope inspect gs://` through the emulator;
+  3. bytes and requests to read the layer table of the .h5 and .keras, against their sizes.
+Writes bench/RESULTS.md and prints the same table. QUICK=1 runs fewer repetitions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tui.demo import DEMO_BUCKET, demo_data_dir, ensure_demo_data  # noqa: E402
+from tui.formatting import format_size  # noqa: E402
+from tui.storage.emulator import Emulator, offline_env  # noqa: E402
+
+QUICK = os.environ.get("QUICK", "") not in {"", "0"}
+RUNS = 2 if QUICK else 5
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return elapsed
+
+
+def median_of(command: list[str], env: dict[str, str]) -> float:
+    return statistics.median(timed(command, env) for _ in range(RUNS))
+
+
+def imports_tensorflow(uri: str, env: dict[str, str]) -> bool:
+    code = (
+        "import sys, io, contextlib; from tui.cli import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): main(['inspect', {uri!r}])\n"
+        "print('tensorflow' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return done.stdout.strip() == "True"
+
+
+def main() -> int:
+    env = {**os.environ, **offline_env(), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    os.environ.update(env)
+    data = ensure_demo_data(demo_data_dir())
+    bucket = data / DEMO_BUCKET
+    saved_model = bucket / "serving" / "mobilenet_v2" / "1"
+    tfscope = [sys.executable, "-m", "tui"]
+    saved_model_cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent)) or "saved_model_cli"
+    rows: list[tuple[str, str, str, str]] = []
+
+    ours = median_of([*tfscope, "inspect", str(saved_model)], env)
+    theirs = median_of([saved_model_cli, "show", "--all", "--dir", str(saved_model)], env)
+    rows.append(("1. signatures of MobileNetV2 SavedModel (local)", f"{ours:.2f} s tfscope inspect",
+                 f"{theirs:.2f} s saved_model_cli show --all", f"{theirs / ours:.1f}x faster"))  # fmt: skip
+    assert not imports_tensorflow(str(saved_model), env), "tfscope inspect imported tensorflow"
+
+    with Emulator(data) as emulator:
+        env.update(emulator.environ())
+        os.environ.update(emulator.environ())
+        uri = f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/1/"
+        remote = median_of([*tfscope, "inspect", uri], env)
+        rows.append(("1. signatures of MobileNetV2 SavedModel (gs://, emulator)", f"{remote:.2f} s tfscope inspect",
+                     f"{theirs:.2f} s saved_model_cli (local copy)", f"{theirs / remote:.1f}x faster"))  # fmt: skip
+        for name in ("mobilenet_v2.h5", "mobilenet_v2.keras"):
+            done = subprocess.run([*tfscope, "inspect", "--json", f"gs://{DEMO_BUCKET}/models/image/{name}"],
+                                  capture_output=True, text=True, env=env, check=True)  # fmt: skip
+            report = json.loads(done.stdout)
+            share = 100 * report["bytes_read"] / report["size"]
+            rows.append((f"3. layer table of {name} (gs://)",
+                         f"{format_size(report['bytes_read'])} in {report['requests']} requests",
+                         f"{format_size(report['size'])} (full download)", f"{share:.1f}% of the file"))  # fmt: skip
+
+    header = ("row", "tfscope", "the usual way", "ratio")
+    table = "\n".join("| " + " | ".join(r) + " |" for r in [header, ("---",) * 4, *rows])
+    settings = f"{RUNS} runs each, median" + (" (QUICK)" if QUICK else "")
+    report = "\n".join([
+        "# tfscope benchmark results", "",
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Python {platform.python_version()}, TensorFlow {_version('tensorflow-cpu', 'tensorflow')}",
+        f"- settings: {settings}; the emulator is fake-gcs-server on loopback (no added latency yet)", "",
+        table, "",
+    ])  # fmt: skip
+    print(report)
+    (Path(__file__).parent / "RESULTS.md").write_text(report)
+    return 0
+
+
+def _version(*distributions: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in distributions:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+    return "not installed"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
