@@ -10,6 +10,7 @@ Layout under DEST (object names in the `zoo` bucket):
   ckpt/keras/              tf.train.Checkpoint of a Keras model and its Adam optimizer
   ckpt/slots/              a tf.Module trained with a TF1 Adam: real slot variables
   tflite/float.tflite, tflite/int8.tflite
+  keras2/saved/, keras2/model.h5   a tf_keras (Keras 2) model: SavedModel with keras_metadata.pb, and .h5
 """
 
 from __future__ import annotations
@@ -106,6 +107,17 @@ def tflite_int8(saved_model: Path, dest: Path) -> None:
     dest.write_bytes(converter.convert())
 
 
+def keras2(root: Path) -> None:
+    import tf_keras
+
+    inputs = tf_keras.Input((10,), name="features")
+    hidden = tf_keras.layers.Dense(6, activation="relu", name="hidden")(inputs)
+    outputs = tf_keras.layers.Dense(2, name="scores")(tf_keras.layers.Dropout(0.1, name="drop")(hidden))
+    model = tf_keras.Model(inputs, outputs, name="keras2")
+    model.save(str(root / "keras2" / "saved"), save_format="tf")
+    model.save(str(root / "keras2" / "model.h5"), save_format="h5")
+
+
 def main(root: Path) -> None:
     keras.utils.set_random_seed(0)
     (root / "keras").mkdir(parents=True)
@@ -129,6 +141,7 @@ def main(root: Path) -> None:
     float_model = tf.lite.TFLiteConverter.from_saved_model(str(root / "saved" / "exported")).convert()
     (root / "tflite" / "float.tflite").write_bytes(float_model)
     tflite_int8(root / "saved" / "exported", root / "tflite" / "int8.tflite")
+    keras2(root)
 
 
 if __name__ == "__main__":

@@ -167,3 +167,15 @@ def test_tflite_matches_the_interpreter(zoo: Path, name: str) -> None:
             else:
                 assert tensor.quantization is None
     assert info.ops and all(count > 0 for count in info.ops.values())
+
+
+@pytest.mark.parametrize("name", ["saved", "model.h5"])
+def test_keras2_artifacts_match_tf_keras(zoo: Path, name: str) -> None:
+    tf_keras = pytest.importorskip("tf_keras")
+    info = inspect(zoo / "keras2" / name)
+    model = tf_keras.models.load_model(str(zoo / "keras2" / name), compile=False)
+    assert info.versions["Keras"] == tf_keras.__version__
+    assert [layer.name for layer in info.layers] == [layer.name for layer in model.layers]
+    assert [layer.params for layer in info.layers] == [layer.count_params() for layer in model.layers]
+    assert info.total_params == model.count_params()
+    assert next(layer for layer in info.layers if layer.name == "scores").connected_to == ("drop",)

@@ -107,6 +107,8 @@ def _own_output_shape(class_name: str, config: dict[str, Any]) -> list[Any] | No
     """What a layer's own config says of its output: input layers and the last Dense of a model."""
     if class_name == "InputLayer":
         shape = config.get("batch_shape") or config.get("batch_input_shape")
+        if isinstance(shape, dict):  # Keras 2 metadata writes tuples as {"class_name": "__tuple__", "items": [...]}
+            shape = shape.get("items")
         return list(shape) if isinstance(shape, list) else None
     if class_name == "Dense" and isinstance(config.get("units"), int):
         return [None, config["units"]]

@@ -10,6 +10,7 @@ from google.protobuf import message as proto_message
 from google.protobuf import text_format
 
 from tui.errors import CorruptArtifactError, NotFoundError
+from tui.formats.keras_config import layers_from_config
 from tui.formats.model_info import Layer, ModelInfo, Signature, TensorSpec, Variable
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import ArtifactKind, Entry, Location, Store
@@ -179,16 +180,26 @@ def _keras_metadata_layers(store: Store, folder: Location, variables: list[Varia
         return [], ""
     layers: list[Layer] = []
     keras_version = ""
+
+    def params_of(path: list[str], _raw: object) -> int:
+        return sum(v.size for v in variables if v.name.startswith(path[-1] + "/"))
+
     for node in metadata.nodes:
         try:
             meta = json.loads(node.metadata)
         except json.JSONDecodeError:
             continue
         keras_version = keras_version or str(meta.get("keras_version", ""))
+        config = meta.get("config")
+        if node.node_path == "root" and isinstance(config, dict) and isinstance(config.get("layers"), list):
+            # The root carries the whole functional/Sequential config: the full table, with connections.
+            return layers_from_config(
+                {"class_name": meta.get("class_name"), "config": config}, params_of
+            ), keras_version
         if node.node_path.count(".") != 1 or not node.identifier.startswith("_tf_keras_"):
             continue  # only direct children of the root: "root.layer-0"
         name = str(meta.get("name", node.node_path))
-        params = sum(v.size for v in variables if v.name.startswith(name + "/"))
+        params = params_of([name], None)
         layers.append(Layer(name, str(meta.get("class_name", "?")), params, trainable=meta.get("trainable"),
                             dtype=_dtype_of(meta.get("dtype"))))  # fmt: skip
     return layers, keras_version
