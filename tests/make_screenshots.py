@@ -17,6 +17,7 @@ from pilot import settle, wait_for  # noqa: E402
 
 from tui.app import TfscopeApp  # noqa: E402
 from tui.demo import DEMO_BUCKET, demo_data_dir, ensure_demo_data  # noqa: E402
+from tui.screens.model import ModelScreen  # noqa: E402
 from tui.settings import Settings  # noqa: E402
 from tui.storage import GcsStore, Stores  # noqa: E402
 from tui.storage.emulator import Emulator, offline_env  # noqa: E402
@@ -27,6 +28,9 @@ SHOTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("savedmodel-folder.svg", f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/", ()),
     ("models-filtered.svg", f"gs://{DEMO_BUCKET}/models/image/", ("slash", "k", "e", "r")),
     ("help.svg", f"gs://{DEMO_BUCKET}/", ("question_mark",)),
+    ("model-overview.svg", f"gs://{DEMO_BUCKET}/models/image/mobilenet_v2.keras", ("1",)),
+    ("model-signatures.svg", f"gs://{DEMO_BUCKET}/models/text/classifier/", ("2",)),
+    ("model-layers.svg", f"gs://{DEMO_BUCKET}/models/image/mobilenet_v2.h5", ("3",)),
 ]
 
 
@@ -35,6 +39,9 @@ async def shoot(out: Path, name: str, start: str, keys: tuple[str, ...]) -> None
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.browser.listing_done)
         await settle(pilot)
+        if isinstance(app.screen, ModelScreen):
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.info is not None or screen.error is not None)
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
@@ -43,6 +50,7 @@ async def shoot(out: Path, name: str, start: str, keys: tuple[str, ...]) -> None
 
 def main(out: Path) -> int:
     os.environ.update(offline_env())
+    os.environ["TEXTUAL_ANIMATIONS"] = "none"  # no tab underline caught mid-slide
     out.mkdir(parents=True, exist_ok=True)
     with Emulator(ensure_demo_data(demo_data_dir())) as emulator:
         os.environ.update(emulator.environ())

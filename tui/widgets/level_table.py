@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tui.formatting import format_size, format_time
 from tui.storage import ArtifactKind, Entry, Location
@@ -25,6 +27,8 @@ class SortKey(enum.Enum):
 
 
 KIND_STYLE = "bold magenta"
+NAME_MIN, NAME_MAX = 12, 64
+"""Bounds of the Name column, sized to the level's longest name."""
 
 
 class LevelTable(DataTable[Text | str]):
@@ -53,9 +57,8 @@ class LevelTable(DataTable[Text | str]):
         self.sort_key = SortKey.NAME
         """The order rows are shown in."""
         self._by_uri: dict[str, Entry] = {}
-        # Columns now, not on mount: a fast first page can arrive before the mount event, and rows
-        # added to a table without columns render squeezed into the header widths.
-        self.add_column("Name", key="name")
+        # Columns now, not on mount: a fast first page can arrive before the mount event.
+        self.add_column("Name", key="name", width=NAME_MIN)
         self.add_column("Kind", key="kind", width=11)
         self.add_column("Size", key="size", width=10)
         self.add_column("Updated", key="updated", width=23)
@@ -131,13 +134,25 @@ class LevelTable(DataTable[Text | str]):
 
     def _rebuild(self, keep: str | None) -> None:
         self.clear()
-        self.add_rows_for(self._ordered())
+        self.add_rows_for(self._ordered(), grow_only=False)
         if keep and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
 
-    def add_rows_for(self, entries: object) -> None:
-        for e in entries:  # type: ignore[attr-defined]
+    def add_rows_for(self, entries: Iterable[Entry], *, grow_only: bool = True) -> None:
+        shown = list(entries)
+        self._fit_name_column(shown, grow_only)
+        for e in shown:
             self.add_row(*self._cells(e), key=e.location.uri)
+
+    def _fit_name_column(self, entries: list[Entry], grow_only: bool) -> None:
+        """Size the Name column ourselves: DataTable measures auto-width columns only when it next
+        goes idle, and a frame drawn before that shows every name cut to the header's width."""
+        column = self.columns[ColumnKey("name")]
+        longest = max((len(e.name) for e in entries), default=0)
+        width = min(NAME_MAX, max(NAME_MIN, longest + 1, column.width if grow_only else 0))
+        if width != column.width:
+            column.width = width
+            self.refresh()
 
     def _cells(self, e: Entry) -> list[Text | str]:
         name = Text(e.name, style="bold blue") if e.is_dir else Text(e.name)
