@@ -126,6 +126,8 @@ async def test_help_lists_every_key_and_the_palette_has_every_action() -> None:
         assert app.screen is app.browser
         await pilot.press("y")
         assert app.clipboard == f"gs://{DEMO_BUCKET}/README.txt"
+        await pilot.press("ctrl+p", *"Sort", "enter")  # the palette runs the same action as `s`
+        await wait_for(pilot, lambda: app.browser.table.sort_key.value == "size")
 
 
 async def test_stopped_emulator_is_a_message_not_a_crash(emulator_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
