@@ -16,7 +16,7 @@ def make_test_app(start: str | None, **settings: object) -> TfscopeApp:
     return TfscopeApp(Stores(GcsStore(deadline=5)), Settings(start=start, stable_display=True, **settings))  # type: ignore[arg-type]
 
 
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 20.0) -> None:
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
     """Let the app run until `condition` holds; fail with a clear message if it never does."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tui import __version__
 from tui.settings import Settings
@@ -76,10 +77,191 @@ def run_inspect(argv: Sequence[str]) -> int:
     return 0
 
 
+def build_run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tfscope run",
+        description="Load a model (through the cache) in a TensorFlow child process, run it, print stats and timings.",
+    )
+    parser.add_argument("location", help="gs://bucket/path or a local path to a model")
+    parser.add_argument("--signature", help="signature to run (default: serving_default, or the model's call)")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="zeros|ones|random|uniform|FILE.npy|FILE.npz[:KEY]|JSON|text (repeatable; default zeros)",
+    )
+    parser.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="NAME=D,D,...",
+        help="shape for an input with unknown dims (default: unknown dims are 1)",
+    )
+    parser.add_argument("--device", help="device to run on, e.g. /GPU:0 (default: TensorFlow's choice)")
+    parser.add_argument("--repeat", type=int, default=10, help="warm runs timed after the first call (default 10)")
+    parser.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
+    parser.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="allow loading models that run Python code (Keras Lambda layers): only for trusted files",
+    )
+    _add_storage_flags(parser)
+    return parser  # fmt: skip
+
+
+def _add_storage_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", help="Google Cloud project")
+    parser.add_argument("--anonymous", action="store_true", help="use no credentials (public buckets)")
+    parser.add_argument("--cache-dir", type=Path, help="where downloaded models are kept (default: user cache)")
+    parser.add_argument("--no-cache", action="store_true", help="download to a temporary folder, keep nothing")
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("tfscope")) / "models"
+
+
+def run_devices(argv: Sequence[str]) -> int:
+    """`tfscope devices`: what TensorFlow sees on this machine."""
+    import json
+
+    from tui.errors import TfscopeError
+    from tui.runtime.host import RuntimeHost
+
+    parser = argparse.ArgumentParser(prog="tfscope devices", description="List TensorFlow's devices.")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    host = RuntimeHost()
+    try:
+        listing = host.devices()
+    except TfscopeError as error:
+        print(f"tfscope: {error.one_line()}", file=sys.stderr)
+        return 1
+    finally:
+        host.stop()
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return 0
+    for device in listing.get("physical", []):
+        extra = ", ".join(f"{k} {v}" for k, v in device.items() if k not in {"name", "type"} and v)
+        print(f"physical  {device['type']:<4} {device['name']}" + (f"  ({extra})" if extra else ""))
+    for device in listing.get("logical", []):
+        print(f"logical   {device['type']:<4} {device['name']}")
+    tpu = listing.get("tpu")
+    print(f"TPU       {tpu}" if tpu else "TPU       none found")
+    return 0
+
+
+def run_model(argv: Sequence[str]) -> int:
+    """`tfscope run`: load, run, print per-output stats and timings."""
+    import json
+
+    from tui.errors import TfscopeError
+    from tui.formats.inspect import inspect_model
+    from tui.runtime.host import RuntimeHost
+    from tui.runtime.session import load_model
+    from tui.storage import GcsStore, Stores, parse_location
+    from tui.storage.cache import ModelCache
+
+    args = build_run_parser().parse_args(argv)
+    host = RuntimeHost()
+    try:
+        location = parse_location(args.location)
+        stores = Stores(GcsStore(project=args.project, anonymous=args.anonymous))
+        info = inspect_model(stores.for_location(location), location)
+        location = parse_location(info.uri)
+        cache = None if args.no_cache else ModelCache(args.cache_dir or default_cache_dir())
+        loaded = load_model(stores, host, cache, location, info.kind, unsafe=args.unsafe, device=args.device)
+        names = [s["name"] for s in loaded.signatures]
+        signature = args.signature or ("serving_default" if "serving_default" in names else (names or [""])[0])
+        inputs = parse_inputs(args.input, args.shape, stores)
+        result = host.request("run", doing=f"running {signature}", signature=signature, inputs=inputs,
+                              device=args.device, repeat=args.repeat)  # fmt: skip
+    except TfscopeError as error:
+        print(f"tfscope: {error.one_line()}", file=sys.stderr)
+        return 1
+    finally:
+        host.stop()
+    result["uri"] = location.uri
+    print(json.dumps(result, indent=2) if args.json else format_run(result))
+    return 0
+
+
+def parse_inputs(values: list[str], shapes: list[str], stores: object) -> dict[str, dict[str, object]]:
+    """`NAME=VALUE` flags as the runtime's input sources; JSON is parsed as data, never evaluated."""
+    from tui.errors import TfscopeError
+
+    inputs: dict[str, dict[str, object]] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise TfscopeError(f"--input {item!r} has no '='.", "Write --input NAME=VALUE.", title="Bad input")
+        if value in {"zeros", "ones", "random", "uniform"}:
+            inputs[name] = {"source": value}
+        elif value.split(":")[0].endswith((".npy", ".npz")) or ".npz:" in value:
+            path, _, key = value.partition(".npz:")
+            path = path + ".npz" if key else value
+            inputs[name] = {"source": "npy", "path": _local_copy(path, stores), **({"key": key} if key else {})}
+        elif value[:1] in "[-0123456789" or value.startswith("{"):
+            inputs[name] = {"source": "json", "value": value}
+        else:
+            inputs[name] = {"source": "text", "value": value}
+    for item in shapes:
+        name, _, dims = item.partition("=")
+        try:
+            inputs.setdefault(name, {"source": "zeros"})["shape"] = [int(d) for d in dims.split(",") if d]
+        except ValueError as exc:
+            raise TfscopeError(f"--shape {item!r}: dims must be integers.", "Write --shape NAME=1,224,224,3.",
+                               title="Bad input") from exc  # fmt: skip
+    return inputs
+
+
+def _local_copy(path: str, stores: object) -> str:
+    """A gs:// .npy/.npz downloaded to a temporary file; a local path as it is."""
+    if not path.startswith("gs://"):
+        return path
+    import tempfile
+
+    from tui.storage import Stores, parse_location
+
+    assert isinstance(stores, Stores)
+    location = parse_location(path)
+    dest = Path(tempfile.mkdtemp(prefix="tfscope-input-")) / location.name
+    stores.gcs.download(location, dest)
+    return str(dest)
+
+
+def format_run(result: dict[str, object]) -> str:
+    lines = [f"signature {result['signature']} on {result['device']}"]
+    timings = result["timings"]
+    assert isinstance(timings, dict)
+    lines.append(f"  first call {timings['first_ms']:.1f} ms (includes tracing)")
+    if timings.get("runs"):
+        lines.append(f"  {timings['runs']} warm runs: p50 {timings['p50_ms']:.2f} ms, p95 {timings['p95_ms']:.2f} ms, "
+                     f"min {timings['min_ms']:.2f} ms")  # fmt: skip
+    outputs = result["outputs"]
+    assert isinstance(outputs, dict)
+    for name, stats in outputs.items():
+        lines.append(f"output {name}: {stats['dtype']} {tuple(stats['shape'])}")
+        if "mean" in stats:
+            lines.append(f"  min {stats['min']:.4g}  max {stats['max']:.4g}  mean {stats['mean']:.4g}  "
+                         f"std {stats['std']:.4g}  NaN {stats['nan']}  Inf {stats['inf']}")  # fmt: skip
+        lines.append(f"  first values {stats['preview']}")
+        if "top5" in stats:
+            lines.append("  top-5 " + ", ".join(f"{t['class']}: {t['score']:.4f}" for t in stats["top5"]))
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["inspect"]:
         return run_inspect(argv[1:])
+    if argv[:1] == ["devices"]:
+        return run_devices(argv[1:])
+    if argv[:1] == ["run"]:
+        return run_model(argv[1:])
     args = build_parser().parse_args(argv)
     settings = settings_from_args(args)
     if args.demo:

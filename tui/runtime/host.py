@@ -1,0 +1,137 @@
+"""The runtime host: drives the TensorFlow child process from the app (or a headless command).
+
+TensorFlow runs in a child so that a crash or abort while loading a malformed model cannot take
+the TUI down, cancel can really stop a 10 GB load (the child is killed), importing TF does not
+fight the UI for the GIL, and switching models gives the memory back. This module imports no
+TensorFlow: it speaks JSON lines to `python -m tui.runtime.child`.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tui.errors import TfscopeError
+
+DEVICE_LISTING_ENV = "TFSCOPE_DEVICE_LISTING"
+"""A JSON file whose content replaces the child's device listing: how GPU/TPU rendering is tested."""
+STDERR_TAIL = 12
+
+
+class RuntimeCrashedError(TfscopeError):
+    title = "The runtime crashed"
+
+
+class RuntimeCancelledError(TfscopeError):
+    title = "Cancelled"
+
+
+class RuntimeRequestError(TfscopeError):
+    """The child answered with an error (bad input, refused by safe mode, no such signature...)."""
+
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+
+class RuntimeHost:
+    """One TensorFlow child process, started on first need and restarted after a crash."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.env = env
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(self.env or {})}
+        self._stderr.clear()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tui.runtime.child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        stderr = self._process.stderr
+        assert stderr is not None
+        threading.Thread(target=self._drain_stderr, args=(stderr,), daemon=True, name="tfscope-runtime-stderr").start()
+
+    def _drain_stderr(self, stream: Any) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", errors="replace").rstrip()
+            if line:
+                self._stderr.append(line)
+
+    def stop(self) -> None:
+        """End the child (its memory goes with it)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def cancel(self) -> None:
+        """Stop what the child is doing by killing it; the next request starts a fresh one."""
+        self._cancelled = True
+        self.stop()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def request(self, op: str, *, doing: str, on_event: EventCallback | None = None, **args: Any) -> dict[str, Any]:
+        """Send one request and wait for its answer, passing events to `on_event` meanwhile.
+
+        Args:
+            op: The child's operation ("load", "devices", "placement", "run", ...).
+            doing: What this is, for messages ("loading gs://b/m").
+        """
+        with self._lock:
+            self._cancelled = False
+            self.start()
+            process = self._process
+            assert process is not None and process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.write((json.dumps({"op": op, **args}) + "\n").encode())
+                process.stdin.flush()
+                for raw in process.stdout:
+                    message = json.loads(raw)
+                    if "event" in message:
+                        if on_event is not None:
+                            on_event(message)
+                        continue
+                    if message.get("ok"):
+                        result: dict[str, Any] = message["result"]
+                        return result
+                    error = message["error"]
+                    raise RuntimeRequestError(error["detail"], error.get("fix", ""), title=error["title"])
+            except (BrokenPipeError, ValueError, OSError):
+                pass  # the child is gone: explained below
+            if self._cancelled:
+                raise RuntimeCancelledError(f"Stopped {doing}.", "Press l to load again.")
+            self.stop()
+            tail = "\n".join(self._stderr) or "(no output)"
+            raise RuntimeCrashedError(
+                f"The runtime crashed while {doing}:\n{tail}",
+                "It restarts on the next load. If the model crashes it every time, it may be damaged.",
+            )
+
+    def devices(self) -> dict[str, Any]:
+        listing = os.environ.get(DEVICE_LISTING_ENV)
+        if listing:
+            injected: dict[str, Any] = json.loads(Path(listing).read_text())
+            return injected
+        return self.request("devices", doing="listing devices")

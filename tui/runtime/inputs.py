@@ -1,0 +1,102 @@
+"""Inference inputs from what the user asked for: zeros, ones, seeded random, JSON data, .npy files, text.
+
+JSON is parsed as data (json.loads), never evaluated; .npy/.npz files load with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class InputError(ValueError):
+    """An input that cannot be made or does not fit its spec; the message names the input."""
+
+
+def make_input(spec: dict[str, Any], source: dict[str, Any]) -> Any:
+    """The array for one input `spec` ({name, dtype, shape}) from `source` ({source, shape?, ...})."""
+    import numpy as np
+
+    name, dtype = spec["name"], spec["dtype"]
+    shape = _concrete_shape(spec, source.get("shape"))
+    kind = source.get("source", "zeros")
+    rng = np.random.default_rng(int(source.get("seed", 0)))
+    if dtype == "string":
+        if kind not in {"text", "zeros", "json"}:
+            raise InputError(f"input '{name}' takes strings: give text, not {kind}")
+        text = source.get("value", "") if kind == "text" else ""
+        if kind == "json":
+            value = np.asarray(_json(name, source.get("value", "[]")), dtype=object)
+        else:
+            value = np.full(shape, str(text), dtype=object)
+        return _checked(name, spec, value.astype(bytes) if value.dtype == object else value)
+    numpy_dtype = np.dtype(dtype)
+    if kind == "zeros":
+        value = np.zeros(shape, numpy_dtype)
+    elif kind == "ones":
+        value = np.ones(shape, numpy_dtype)
+    elif kind in {"random", "normal"}:
+        value = rng.standard_normal(shape) if numpy_dtype.kind == "f" else rng.integers(0, 10, shape)
+        value = value.astype(numpy_dtype)
+    elif kind == "uniform":
+        value = rng.random(shape).astype(numpy_dtype) if numpy_dtype.kind == "f" else rng.integers(0, 2, shape)
+        value = value.astype(numpy_dtype)
+    elif kind == "json":
+        value = np.asarray(_json(name, source.get("value", "")))
+        if value.dtype.kind not in "biuf":
+            raise InputError(f"input '{name}': the JSON value is not numeric data")
+        value = value.astype(numpy_dtype)
+    elif kind == "npy":
+        value = _load_npy(name, source["path"], source.get("key"))
+    else:
+        raise InputError(f"input '{name}': unknown value source '{kind}'")
+    return _checked(name, spec, value)
+
+
+def _concrete_shape(spec: dict[str, Any], given: list[int] | None) -> tuple[int, ...]:
+    """The signature's shape with unknown dims set to 1, or the user's shape if they gave one."""
+    expected = spec["shape"]
+    if given is not None:
+        return tuple(int(d) for d in given)
+    if expected is None:
+        return (1,)
+    return tuple(1 if d is None else int(d) for d in expected)
+
+
+def _checked(name: str, spec: dict[str, Any], value: Any) -> Any:
+    import numpy as np
+
+    expected = spec["shape"]
+    if expected is not None:
+        fits = len(value.shape) == len(expected) and all(
+            e is None or e == g for e, g in zip(expected, value.shape, strict=False)
+        )
+        if not fits:
+            shown = "(" + ", ".join("None" if d is None else str(d) for d in expected) + ")"
+            raise InputError(f"input '{name}' expects shape {shown}, got {tuple(value.shape)}")
+    if spec["dtype"] != "string" and value.dtype != np.dtype(spec["dtype"]):
+        raise InputError(f"input '{name}' expects dtype {spec['dtype']}, got {value.dtype}")
+    return value
+
+
+def _json(name: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"input '{name}': not valid JSON ({exc.msg} at column {exc.colno})") from exc
+
+
+def _load_npy(name: str, path: str, key: str | None) -> Any:
+    import numpy as np
+
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"input '{name}': cannot read {path} ({exc}); object arrays are refused") from exc
+    if hasattr(loaded, "files"):  # .npz
+        keys = list(loaded.files)
+        chosen = key or (name if name in keys else keys[0] if len(keys) == 1 else None)
+        if chosen is None or chosen not in keys:
+            raise InputError(f"input '{name}': {path} holds {', '.join(keys)}; name one as FILE.npz:KEY")
+        return loaded[chosen]
+    return loaded
