@@ -9,9 +9,12 @@ from textual.worker import get_current_worker
 from tui.commands import ScreenActionsProvider
 from tui.errors import TfscopeError
 from tui.messages import StartResolved
+from tui.runtime.host import RuntimeHost
 from tui.screens.browser import BrowserScreen
+from tui.services import Services
 from tui.settings import Settings
 from tui.storage import Location, Stores, parse_location
+from tui.storage.cache import ModelCache
 from tui.storage.uri import GCS_SCHEME
 
 SIGN_IN_NOTICE = (
@@ -27,11 +30,21 @@ class TfscopeApp(App[None]):
     TITLE = "tfscope"
     COMMANDS = App.COMMANDS | {ScreenActionsProvider}
 
-    def __init__(self, stores: Stores, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        settings: Settings | None = None,
+        runtime: RuntimeHost | None = None,
+        cache: ModelCache | None = None,
+    ) -> None:
         super().__init__()
         self.stores = stores
         self.settings = settings or Settings()
-        self.browser = BrowserScreen(stores, stable_display=self.settings.stable_display)
+        self.services = Services(stores, runtime or RuntimeHost(), cache, self.settings)
+        self.browser = BrowserScreen(self.services)
+
+    def on_unmount(self) -> None:
+        self.services.runtime.stop()  # the TensorFlow child goes with the app
 
     async def on_mount(self) -> None:
         await self.push_screen(self.browser)

@@ -25,20 +25,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--anonymous", action="store_true", help="use no credentials (public buckets)")
     parser.add_argument("--demo", action="store_true",
                         help="start a local GCS emulator seeded with demo models and browse it")  # fmt: skip
+    parser.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="allow loading models that run Python code (Keras Lambda layers), after a confirmation",
+    )
+    parser.add_argument("--cache-dir", type=Path, help="where downloaded models are kept (default: user cache)")
+    parser.add_argument("--no-cache", action="store_true", help="download models to a temporary folder, keep nothing")
     parser.add_argument("--version", action="version", version=f"tfscope {__version__}")
     return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings(start=args.location, project=args.project, anonymous=args.anonymous)
+    return Settings(start=args.location, project=args.project, anonymous=args.anonymous, unsafe=args.unsafe,
+                    cache_dir=args.cache_dir, no_cache=args.no_cache)  # fmt: skip
 
 
 def make_app(settings: Settings):  # type: ignore[no-untyped-def]
     """The app with real stores. Imports stay here so `tfscope --help` costs no Textual import."""
     from tui.app import TfscopeApp
     from tui.storage import GcsStore, Stores
+    from tui.storage.cache import ModelCache
 
-    return TfscopeApp(Stores(GcsStore(project=settings.project, anonymous=settings.anonymous)), settings)
+    stores = Stores(GcsStore(project=settings.project, anonymous=settings.anonymous))
+    cache = None if settings.no_cache else ModelCache(settings.cache_dir or default_cache_dir())
+    return TfscopeApp(stores, settings, cache=cache)
 
 
 def build_inspect_parser() -> argparse.ArgumentParser:
@@ -192,22 +203,17 @@ def run_model(argv: Sequence[str]) -> int:
 def parse_inputs(values: list[str], shapes: list[str], stores: object) -> dict[str, dict[str, object]]:
     """`NAME=VALUE` flags as the runtime's input sources; JSON is parsed as data, never evaluated."""
     from tui.errors import TfscopeError
+    from tui.runtime.inputs import source_from_text
 
     inputs: dict[str, dict[str, object]] = {}
     for item in values:
         name, sep, value = item.partition("=")
         if not sep:
             raise TfscopeError(f"--input {item!r} has no '='.", "Write --input NAME=VALUE.", title="Bad input")
-        if value in {"zeros", "ones", "random", "uniform"}:
-            inputs[name] = {"source": value}
-        elif value.split(":")[0].endswith((".npy", ".npz")) or ".npz:" in value:
-            path, _, key = value.partition(".npz:")
-            path = path + ".npz" if key else value
-            inputs[name] = {"source": "npy", "path": _local_copy(path, stores), **({"key": key} if key else {})}
-        elif value[:1] in "[-0123456789" or value.startswith("{"):
-            inputs[name] = {"source": "json", "value": value}
-        else:
-            inputs[name] = {"source": "text", "value": value}
+        source = source_from_text(value)
+        if source["source"] == "npy":
+            source["path"] = _local_copy(source["path"], stores)
+        inputs[name] = source
     for item in shapes:
         name, _, dims = item.partition("=")
         try:

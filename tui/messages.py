@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
 
 from tui.formats.model_info import ModelInfo
@@ -68,3 +70,33 @@ class ModelInspected(Message):
     def __init__(self, info: ModelInfo) -> None:
         super().__init__()
         self.info = info
+
+
+class LoadProgressed(Message):
+    """A load moved on: a new phase, or more bytes downloaded. Frequent: consecutive ones coalesce."""
+
+    def __init__(self, phase: str, done_bytes: int = 0, total_bytes: int = 0, rate: float = 0.0,
+                 eta: float | None = None, files: str = "") -> None:  # fmt: skip
+        super().__init__()
+        self.phase, self.done_bytes, self.total_bytes = phase, done_bytes, total_bytes
+        self.rate, self.eta, self.files = rate, eta, files
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, LoadProgressed)
+
+
+class ModelLoaded(Message):
+    """The runtime restored the model; its devices and where its variables live came with it."""
+
+    def __init__(self, signatures: list[dict[str, Any]], devices: dict[str, Any], placement: dict[str, Any],
+                 downloaded: int) -> None:  # fmt: skip
+        super().__init__()
+        self.signatures, self.devices, self.placement, self.downloaded = signatures, devices, placement, downloaded
+
+
+class InferenceFinished(Message):
+    """A run finished: per-output stats and timings, as the runtime returned them."""
+
+    def __init__(self, result: dict[str, Any], placement: dict[str, Any]) -> None:
+        super().__init__()
+        self.result, self.placement = result, placement

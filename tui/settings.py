@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -20,3 +21,9 @@ class Settings:
     project: str | None = None
     anonymous: bool = False
     stable_display: bool = False
+    unsafe: bool = False
+    """Allow loading models that run Python code (Keras Lambda layers), after a confirmation."""
+    cache_dir: Path | None = None
+    """Where downloaded models are kept; None: the user cache folder."""
+    no_cache: bool = False
+    """Download to a throwaway folder and keep nothing."""

@@ -100,3 +100,23 @@ def _load_npy(name: str, path: str, key: str | None) -> Any:
             raise InputError(f"input '{name}': {path} holds {', '.join(keys)}; name one as FILE.npz:KEY")
         return loaded[chosen]
     return loaded
+
+
+def source_from_text(value: str) -> dict[str, Any]:
+    """What a user typed for an input, as a value source: a keyword, a .npy/.npz path, JSON, or text.
+
+    Shared by `tfscope run --input NAME=VALUE` and the Inference tab.
+    """
+    value = value.strip()
+    if value in {"", "zeros"}:
+        return {"source": "zeros"}
+    if value in {"ones", "random", "uniform", "normal"}:
+        return {"source": value}
+    path, sep, key = value.partition(".npz:")
+    if sep:
+        return {"source": "npy", "path": path + ".npz", "key": key}
+    if value.endswith((".npy", ".npz")):
+        return {"source": "npy", "path": value}
+    if value[:1] in "[{-0123456789":
+        return {"source": "json", "value": value}
+    return {"source": "text", "value": value}

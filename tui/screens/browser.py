@@ -18,7 +18,8 @@ from tui.messages import DetailsFetched, FolderClassified, ListingFinished, Page
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.screens.model import ModelScreen
-from tui.storage import Entry, Location, Stores, parse_location
+from tui.services import Services
+from tui.storage import Entry, Location, parse_location
 from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
 from tui.widgets.details import DetailsPane
 from tui.widgets.level_table import LevelTable, SortKey
@@ -47,10 +48,11 @@ class BrowserScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Leave tfscope"),
     ]  # fmt: skip
 
-    def __init__(self, stores: Stores, *, stable_display: bool = False) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__()
-        self.stores = stores
-        self.stable_display = stable_display
+        self.services = services
+        self.stores = services.stores
+        self.stable_display = services.settings.stable_display
         self.location: Location | None = None
         """The folder shown."""
         self.listing_done = False
@@ -117,7 +119,7 @@ class BrowserScreen(Screen[None]):
             self._resolve_and_go(location)
 
     def open_model(self, location: Location) -> None:
-        self.app.push_screen(ModelScreen(self.stores, location, stable_display=self.stable_display))
+        self.app.push_screen(ModelScreen(self.services, location))
 
     # -- workers ----------------------------------------------------------------------------
 

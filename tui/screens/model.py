@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+from typing import Any
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -10,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import TfscopeError
@@ -19,11 +23,16 @@ from tui.formats.model_info import ModelInfo, TensorSpec
 from tui.formats.ops import CHECKPOINT_OPS, flagged_ops
 from tui.formats.report import load_verdict
 from tui.formatting import format_size
-from tui.messages import ModelInspected
-from tui.storage import ArtifactKind, Location, Stores
+from tui.messages import InferenceFinished, LoadProgressed, ModelInspected, ModelLoaded
+from tui.runtime.session import load_model
+from tui.screens.confirm import ConfirmScreen
+from tui.services import Services
+from tui.storage import ArtifactKind, Location
+from tui.storage.cache import Progress
+from tui.widgets.inference_form import InferenceForm
 from tui.widgets.layer_table import LayerTable
 
-TABS = ("overview", "signatures", "layers", "variables", "ops")
+TABS = ("overview", "signatures", "layers", "variables", "ops", "devices", "inference")
 
 
 class ModelScreen(Screen[None]):
@@ -39,17 +48,36 @@ class ModelScreen(Screen[None]):
         Binding("3", "show_tab('layers')", "Layers", show=False, id="tab-3", tooltip="Keras-style summary"),
         Binding("4", "show_tab('variables')", "Variables", show=False, id="tab-4", tooltip="Weights, biggest first"),
         Binding("5", "show_tab('ops')", "Ops", show=False, id="tab-5", tooltip="Op types, risky ones flagged"),
+        Binding("6", "show_tab('devices')", "Devices", show=False, id="tab-6", tooltip="Devices, weights"),
+        Binding("7", "show_tab('inference')", "Inference", show=False, id="tab-7", tooltip="Run the model"),
+        Binding("l", "load", "Load", id="model-load", tooltip="Load with TensorFlow (downloads through the cache)"),
+        Binding("c", "cancel_load", "Cancel", id="model-cancel", tooltip="Stop a download or load in progress"),
+        Binding("ctrl+r", "run", "Run", id="model-run", tooltip="Run the chosen signature (Inference tab)"),
+        Binding("ctrl+s", "run_and_save", "Run & save", show=False, id="model-save",
+                tooltip="Run, and save every output as .npy in ./tfscope-outputs/"),
         Binding("slash", "filter", "Filter", id="model-filter", tooltip="Filter layers by name or class"),
         Binding("s", "sort", "Sort", id="model-sort", tooltip="Sort layers or variables (by size, by name, as saved)"),
         Binding("y", "copy_uri", "Copy URI", id="model-copy", tooltip="Copy the model's URI (OSC 52, works over SSH)"),
         Binding("question_mark", "help", "Help", id="model-help", tooltip="Show every key"),
     ]  # fmt: skip
 
-    def __init__(self, stores: Stores, location: Location, *, stable_display: bool = False) -> None:
+    def __init__(self, services: Services, location: Location) -> None:
         super().__init__()
-        self.stores = stores
+        self.services = services
+        self.stores = services.stores
         self.location = location
-        self.stable_display = stable_display
+        self.stable_display = services.settings.stable_display
+        self.loaded = False
+        """True once the runtime holds this model."""
+        self.loading = False
+        self.last_run: dict[str, Any] | None = None
+        """The last inference result, as the runtime returned it."""
+        self.run_error: TfscopeError | None = None
+        """Why the last load or run failed, until the next one succeeds."""
+        self.devices: dict[str, Any] = {}
+        """The runtime's device listing, once loaded."""
+        self.placement: dict[str, Any] = {}
+        """Where the loaded model's variables live, and where the last inference ran."""
         self.info: ModelInfo | None = None
         """What the readers found, once they are done."""
         self.error: TfscopeError | None = None
@@ -71,11 +99,29 @@ class ModelScreen(Screen[None]):
                 yield DataTable(id="variable-table", cursor_type="row", zebra_stripes=True)
             with TabPane("5 Ops", id="ops"):
                 yield DataTable(id="op-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("6 Devices", id="devices"), VerticalScroll():
+                yield Static(NOT_LOADED, id="devices-body")
+            with TabPane("7 Inference", id="inference"), VerticalScroll():
+                yield InferenceForm(id="inference-form")
+                yield Static("", id="inference-results")
+        yield Static("", id="load-status")
+        yield ProgressBar(id="load-progress", show_eta=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#layer-filter", Input).display = False
+        self.query_one("#load-progress").display = False
         self._inspect()
+
+    def on_unmount(self) -> None:
+        if self.loaded or self.loading:
+            # Leaving the model frees it: a cancel for a load in flight, an unload otherwise.
+            runtime = self.services.runtime
+            if self.loading:
+                runtime.cancel()
+            else:
+                self.app.run_worker(lambda: _quietly(runtime.request, "unload", doing="unloading"), thread=True,
+                                    group="unload", exit_on_error=False)  # fmt: skip
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -100,12 +146,21 @@ class ModelScreen(Screen[None]):
         self._fill_ops(info)
 
     @on(Worker.StateChanged)
-    def inspect_failed(self, event: Worker.StateChanged) -> None:
+    def worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
         error = event.worker.error
         if not isinstance(error, TfscopeError):
-            error = TfscopeError(f"{type(error).__name__}: {error}", title="Could not read the model")
+            error = TfscopeError(f"{type(error).__name__}: {error}", title="Unexpected error")
+        if event.worker.group in {"load", "run"}:
+            self.loading = False
+            self.run_error = error
+            self.query_one("#load-progress").display = False
+            self.query_one("#load-status", Static).update(Text(f"{error.title}: {error.detail}", style="bold red"))
+            if event.worker.group == "run":
+                self.query_one("#inference-results", Static).update(_error_text(error))
+            self.notify(error.detail, title=error.title, severity="error", timeout=10)
+            return
         self.error = error
         text = Text.assemble((error.title + "\n\n", "bold red"), error.detail)
         if error.fix:
@@ -216,7 +271,8 @@ class ModelScreen(Screen[None]):
 
     def show_tab(self, tab: str) -> None:
         self.tabs.active = tab
-        target = {"layers": "#layer-table", "variables": "#variable-table", "ops": "#op-table"}.get(tab)
+        target = {"layers": "#layer-table", "variables": "#variable-table", "ops": "#op-table",
+                  "inference": "#signature-select"}.get(tab)  # fmt: skip
         if target:
             self.query_one(target).focus()
 
@@ -253,6 +309,133 @@ class ModelScreen(Screen[None]):
             return
         self.app.pop_screen()
 
+    # -- loading and running ----------------------------------------------------------------
+
+    def action_load(self) -> None:
+        if self.info is None or self.loading:
+            return
+        if self.info.needs and any("safe_mode=False" in n for n in self.info.needs):
+            if not self.services.settings.unsafe:
+                self.notify(SAFE_MODE_NOTICE, title="Safe mode", severity="warning")
+                return
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._start_load()
+
+            self.app.push_screen(ConfirmScreen("Load with safe mode off?", UNSAFE_RISK), answered)
+            return
+        self._start_load()
+
+    def _start_load(self) -> None:
+        self.loading = True
+        self.query_one("#load-progress").display = True
+        self.query_one("#load-status", Static).update("Loading…  (c cancels)")
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load", description="load the model")
+    def _load(self) -> None:
+        assert self.info is not None
+        worker = get_current_worker()
+
+        def progress(p: Progress) -> None:
+            files = f"{p.done_files}/{p.total_files} files"
+            self.post_message(LoadProgressed("download", p.done_bytes, p.total_bytes, p.rate, p.eta, files))
+
+        def phase(name: str) -> None:
+            self.post_message(LoadProgressed(name))
+
+        runtime = self.services.runtime
+        loaded = load_model(
+            self.stores, runtime, self.services.cache, self.location, self.info.kind,
+            unsafe=self.services.settings.unsafe, on_phase=phase, on_progress=progress,
+            cancelled=lambda: worker.is_cancelled,
+        )  # fmt: skip
+        devices = runtime.devices()
+        placement = runtime.request("placement", doing="reading placement")
+        if not worker.is_cancelled:
+            self.post_message(ModelLoaded(loaded.signatures, devices, placement, loaded.downloaded_bytes))
+
+    def action_cancel_load(self) -> None:
+        if self.loading:
+            self.workers.cancel_group(self, "load")
+            self.services.runtime.cancel()
+
+    @on(LoadProgressed)
+    def load_progressed(self, message: LoadProgressed) -> None:
+        bar = self.query_one("#load-progress", ProgressBar)
+        if message.phase == "download" and message.total_bytes:
+            bar.update(total=message.total_bytes, progress=message.done_bytes)
+            eta = f", {message.eta:.0f} s left" if message.eta is not None else ""
+            text = (f"Downloading {format_size(message.done_bytes)} of {format_size(message.total_bytes)} "
+                    f"({format_size(int(message.rate))}/s{eta}), {message.files}  (c cancels)")  # fmt: skip
+        else:
+            bar.update(total=None)
+            text = f"{message.phase.capitalize()}…  (c cancels)"
+        self.query_one("#load-status", Static).update(text)
+
+    @on(ModelLoaded)
+    def model_loaded(self, message: ModelLoaded) -> None:
+        self.loading, self.loaded = False, True
+        self.query_one("#load-progress").display = False
+        fetched = f"downloaded {format_size(message.downloaded)}" if message.downloaded else "from the cache or disk"
+        if not self.location.is_gcs:
+            fetched = "loaded in place"
+        self.query_one("#load-status", Static).update(
+            Text(f"Loaded ({fetched}). 6: devices, 7: run it.", style="green")
+        )
+        logical = [d["name"].replace("/device:", "/") for d in message.devices.get("logical", [])]
+        self.devices, self.placement, self.run_error = message.devices, message.placement, None
+        self.query_one("#devices-body", Static).update(_devices_view(message.devices, message.placement))
+        self.query_one(InferenceForm).show(message.signatures, logical)
+        if not message.signatures:
+            self.query_one("#inference-results", Static).update(
+                Text("Nothing to run: a checkpoint holds values, not a graph.", style="dim"))  # fmt: skip
+
+    def action_run(self, save: bool = False) -> None:
+        if not self.loaded or self.info is None:
+            self.notify("Load the model first: press l.", timeout=4)
+            return
+        try:
+            request = self.query_one(InferenceForm).request()
+        except ValueError as error:
+            self.run_error = TfscopeError(str(error), title="Bad input")
+            self.query_one("#inference-results", Static).update(_error_text(self.run_error))
+            return
+        if save:
+            folder = Path.cwd() / "tfscope-outputs"
+            folder.mkdir(exist_ok=True)
+            request["save_dir"] = str(folder)
+        flagged = flagged_ops(self.info.ops) if self.info.kind is ArtifactKind.SAVED_MODEL else {}
+        if flagged and not getattr(self, "_risk_accepted", False):
+            listed = ", ".join(f"{op} ({why})" for op, why in flagged.items())
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._risk_accepted = True
+                    self._run(request)
+
+            self.app.push_screen(ConfirmScreen("Run a graph that touches files or calls Python?", listed), answered)
+            return
+        self._run(request)
+
+    def action_run_and_save(self) -> None:
+        self.action_run(save=True)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run", description="run inference")
+    def _run(self, request: dict[str, Any]) -> None:
+        runtime = self.services.runtime
+        result = runtime.request("run", doing=f"running {request['signature']}", **request)
+        placement = runtime.request("placement", doing="reading placement")
+        if not get_current_worker().is_cancelled:
+            self.post_message(InferenceFinished(result, placement))
+
+    @on(InferenceFinished)
+    def inference_finished(self, message: InferenceFinished) -> None:
+        self.last_run, self.placement, self.run_error = message.result, message.placement, None
+        self.query_one("#inference-results", Static).update(_results_view(message.result, self.stable_display))
+        self.query_one("#devices-body", Static).update(_devices_view(self.devices, message.placement))
+
     def action_copy_uri(self) -> None:
         self.app.copy_to_clipboard(self.location.uri)
         self.notify(f"Copied {self.location.uri}", timeout=3)
@@ -261,6 +444,90 @@ class ModelScreen(Screen[None]):
         from tui.screens.help import HelpScreen, binding_rows
 
         self.app.push_screen(HelpScreen(binding_rows(self)))
+
+
+SAFE_MODE_NOTICE = (
+    "This model holds Lambda layers, which safe mode refuses. Restart tfscope with --unsafe to load it, "
+    "only if you trust who saved it."
+)
+UNSAFE_RISK = "Its Lambda layers run Python bytecode from the file: only for models from people you trust."
+NOT_LOADED = Text("Not loaded yet: press l to load the model with TensorFlow (in a separate process).", style="dim")
+
+
+def _quietly(function: Any, *args: Any, **kwargs: Any) -> None:
+    with contextlib.suppress(TfscopeError):  # unloading a model whose runtime already went away
+        function(*args, **kwargs)
+
+
+def _error_text(error: TfscopeError) -> Text:
+    text = Text.assemble((error.title + ": ", "bold red"), error.detail)
+    if error.fix:
+        text.append("\nFix: " + error.fix)
+    return text
+
+
+def _devices_view(devices: dict[str, Any], placement: dict[str, Any]) -> RenderableType:
+    table = Table("Kind", "Type", "Name", "Details", title="Devices", title_justify="left", show_edge=False)
+    for kind in ("physical", "logical"):
+        for d in devices.get(kind, []):
+            details = []
+            if d.get("model"):
+                details.append(d["model"])
+            if d.get("compute_capability"):
+                details.append(f"compute {d['compute_capability']}")
+            for key, label in (("memory_total", "total"), ("memory_in_use", "in use"), ("memory_peak", "peak")):
+                if d.get(key) is not None:
+                    details.append(f"{label} {format_size(int(d[key]))}")
+            table.add_row(kind, d.get("type", ""), d.get("name", ""), ", ".join(details))
+    tpu = devices.get("tpu")
+    tpu_line = Text(
+        f"TPU: {tpu}" if tpu else "TPU: none found (Cloud TPU VMs and Colab TPUs are detected)", style="dim"
+    )
+    totals = Table("Device", "Variables", "Bytes", title="Where the model's weights live", title_justify="left",
+                   show_edge=False)  # fmt: skip
+    counts: dict[str, int] = {}
+    for v in placement.get("variables", []):
+        counts[v["device"]] = counts.get(v["device"], 0) + 1
+    for device, nbytes in placement.get("totals", {}).items():
+        totals.add_row(device, str(counts.get(device, 0)), format_size(int(nbytes)))
+    last = placement.get("last_inference_device") or "no inference yet"
+    return Group(table, tpu_line, Text(""), totals, Text(f"Last inference ran on: {last}"))
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _results_view(result: dict[str, Any], stable: bool) -> RenderableType:
+    timings = result["timings"]
+    parts: list[RenderableType] = []
+    if not stable:
+        line = f"{result['signature']} on {result['device']}: first call {timings['first_ms']:.1f} ms (tracing)"
+        if timings.get("runs"):
+            line += (f", {timings['runs']} warm runs p50 {timings['p50_ms']:.2f} ms, p95 {timings['p95_ms']:.2f} ms, "
+                     f"min {timings['min_ms']:.2f} ms")  # fmt: skip
+        parts.append(Text(line, style="bold"))
+    for name, stats in result["outputs"].items():
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("output", f"{name}: {stats['dtype']} {tuple(stats['shape'])}")
+        if "mean" in stats:
+            table.add_row("range", f"min {stats['min']:.4g}  max {stats['max']:.4g}  mean {stats['mean']:.4g}  "
+                          f"std {stats['std']:.4g}")  # fmt: skip
+            bad = stats["nan"] + stats["inf"]
+            table.add_row("NaN / Inf", Text(f"{stats['nan']} / {stats['inf']}", style="bold red" if bad else ""))
+        table.add_row(
+            "first values", ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in stats["preview"])
+        )
+        if "top5" in stats:
+            table.add_row("top-5", ", ".join(f"{t['class']}: {t['score']:.4f}" for t in stats["top5"]))
+        histogram = stats.get("histogram")
+        if histogram:
+            peak = max(histogram["counts"]) or 1
+            bars = "".join(SPARKS[min(7, int(7 * c / peak))] for c in histogram["counts"])
+            table.add_row("histogram", f"{bars}  ({histogram['edges'][0]:.3g} … {histogram['edges'][-1]:.3g})")
+        parts += [Text(""), table]
+    return Group(*parts)
 
 
 def _no_layers_note(info: ModelInfo) -> Text:
