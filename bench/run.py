@@ -1,9 +1,12 @@
 """`make bench`: tfscope against the usual ways, side by side, in one run, on the demo models.
 
-Rows so far (issue 5 adds the network proxy, loads and listings):
+Rows so far (issue 5 adds the network proxy and listings):
   1. time to signatures of the MobileNetV2 SavedModel: `tfscope inspect` vs `saved_model_cli show --all`
      (local folder), and `tfscope inspect gs://` through the emulator;
-  3. bytes and requests to read the layer table of the .h5 and .keras, against their sizes.
+  2. loading it from the emulator: cold (download through the cache, then restore in the runtime child)
+     and warm (cache hit) vs `tf.saved_model.load` of a local copy, TensorFlow's import included in both;
+  3. bytes and requests to read the layer table of the .h5 and .keras, against their sizes;
+  6. warm inference latency reported by tfscope vs the same signature timed in plain TF.
 Writes bench/RESULTS.md and prints the same table. QUICK=1 runs fewer repetitions.
 """
 
@@ -86,7 +89,10 @@ def main() -> int:
                          f"{format_size(report['bytes_read'])} in {report['requests']} requests",
                          f"{format_size(report['size'])} (full download)", f"{share:.1f}% of the file"))  # fmt: skip
 
+        rows += load_rows(saved_model, env)
+
     header = ("row", "tfscope", "the usual way", "ratio")
+    rows.sort(key=lambda row: row[0].split(".")[0])
     table = "\n".join("| " + " | ".join(r) + " |" for r in [header, ("---",) * 4, *rows])
     settings = f"{RUNS} runs each, median" + (" (QUICK)" if QUICK else "")
     report = "\n".join([
@@ -100,6 +106,69 @@ def main() -> int:
     print(report)
     (Path(__file__).parent / "RESULTS.md").write_text(report)
     return 0
+
+
+PLAIN_TF = """
+import json, sys, time
+start = time.perf_counter()
+import numpy as np, tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+loaded = time.perf_counter() - start
+fn = model.signatures["serving_default"]
+x = tf.constant(np.random.default_rng(0).standard_normal((1, 224, 224, 3)).astype("float32"))
+fn(keras_tensor=x)
+runs = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter(); fn(keras_tensor=x); runs.append((time.perf_counter() - t) * 1000)
+runs.sort()
+print(json.dumps({"load_s": loaded, "p50_ms": runs[len(runs) // 2]}))
+"""
+
+
+def load_rows(saved_model: Path, env: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """Rows 2 and 6: tfscope's load and inference against plain TensorFlow on a local copy."""
+    import tempfile
+
+    from tui.runtime.host import RuntimeHost
+    from tui.runtime.session import load_model
+    from tui.storage import ArtifactKind, GcsStore, Stores, parse_location
+    from tui.storage.cache import ModelCache
+
+    repeat = 20 if QUICK else 100
+    location = parse_location(f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/1/")
+    cold, warm, p50 = [], [], []
+    for _ in range(RUNS):
+        cache = ModelCache(Path(tempfile.mkdtemp(prefix="tfscope-bench-")))
+        for bucket in (cold, warm):
+            host = RuntimeHost()  # a fresh child each time: TensorFlow's import is part of the cost
+            start = time.perf_counter()
+            load_model(Stores(GcsStore()), host, cache, location, ArtifactKind.SAVED_MODEL)
+            bucket.append(time.perf_counter() - start)
+            if bucket is warm:
+                result = host.request("run", doing="bench", signature="serving_default", repeat=repeat,
+                                      inputs={"keras_tensor": {"source": "random"}})  # fmt: skip
+                p50.append(result["timings"]["p50_ms"])
+            host.stop()
+        shutil.rmtree(cache.root, ignore_errors=True)
+    plain = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", PLAIN_TF, str(saved_model), str(repeat)], capture_output=True,
+                              text=True, env=env, check=True)  # fmt: skip
+        plain.append((time.perf_counter() - start, json.loads(done.stdout)))
+    # Import + load as timed inside the process: its interpreter start and TF's slow teardown are not load time.
+    plain_load = statistics.median(r["load_s"] for _, r in plain)
+    plain_p50 = statistics.median(r["p50_ms"] for _, r in plain)
+    ours_cold, ours_warm, ours_p50 = statistics.median(cold), statistics.median(warm), statistics.median(p50)
+    return [
+        ("2. cold load of MobileNetV2 SavedModel from gs:// (download + import TF + restore)",
+         f"{ours_cold:.2f} s", f"{plain_load:.2f} s tf.saved_model.load of a local copy (import included)",
+         f"{ours_cold / plain_load:.2f}x (our overhead: {ours_cold - plain_load:+.2f} s)"),
+        ("2. warm load (cache hit, nothing downloaded)", f"{ours_warm:.2f} s", f"{plain_load:.2f} s",
+         f"{ours_warm / plain_load:.2f}x"),
+        (f"6. warm inference p50 ({repeat} runs, batch 1)", f"{ours_p50:.2f} ms tfscope",
+         f"{plain_p50:.2f} ms plain TF", f"{100 * (ours_p50 / plain_p50 - 1):+.1f}%"),
+    ]  # fmt: skip
 
 
 def _version(*distributions: str) -> str:
