@@ -25,6 +25,13 @@ class TfscopeError(Exception):
         if title is not None:
             self.title = title
 
+    @classmethod
+    def wrap(cls, error: BaseException | None, fix: str = "") -> TfscopeError:
+        """`error` itself if it is one of ours, else a TfscopeError naming the unexpected exception."""
+        if isinstance(error, TfscopeError):
+            return error
+        return TfscopeError(f"{type(error).__name__}: {error}", fix, title="Unexpected error")
+
     def one_line(self) -> str:
         """The error as a single line, for headless commands and logs."""
         text = f"{self.title}: {self.detail}"

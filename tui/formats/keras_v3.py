@@ -15,9 +15,9 @@ from typing import Any, BinaryIO, cast
 from tui.errors import CorruptArtifactError
 from tui.formats.keras_config import custom_objects, lambda_layers, layers_from_config, snake_case
 from tui.formats.model_info import Layer, ModelInfo, Variable
-from tui.formats.ranged import SliceReader
 from tui.formats.weights_h5 import DatasetShape, dataset_shapes, open_h5
 from tui.storage import ArtifactKind, Location, Store
+from tui.storage.ranged import SliceReader
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
 """config.json bigger than this (uncompressed) is refused: a zip bomb, not a model."""

@@ -61,7 +61,8 @@ class BrowserScreen(Screen[None]):
         """The last listing error, shown until the next successful listing."""
         self._cache: OrderedDict[str, list[Entry]] = OrderedDict()
         self._pending_cursor: str | None = None
-        self._open_model = False
+        self._open_model_at: str | None = None
+        """The folder URI whose listing, if it shows a model folder, opens the model screen."""
 
     def compose(self) -> ComposeResult:
         yield UriBar(id="uri-bar")
@@ -112,11 +113,11 @@ class BrowserScreen(Screen[None]):
         except TfscopeError as error:
             self._show_error(error)
             return
-        self._open_model = open_model
         if location.is_dir:
+            self._open_model_at = location.uri if open_model else None
             self.navigate(location)
         else:
-            self._resolve_and_go(location)
+            self._resolve_and_go(location, open_model)
 
     def open_model(self, location: Location) -> None:
         self.app.push_screen(ModelScreen(self.services, location))
@@ -137,7 +138,7 @@ class BrowserScreen(Screen[None]):
             self.post_message(ListingFinished(location, count))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="resolve", description="find a location")
-    def _resolve_and_go(self, location: Location) -> None:
+    def _resolve_and_go(self, location: Location, open_model: bool) -> None:
         """Is `gs://b/x` an object or a prefix? Only a stat can tell."""
         try:
             stat = self.stores.for_location(location).stat(location)
@@ -146,11 +147,12 @@ class BrowserScreen(Screen[None]):
         if get_current_worker().is_cancelled:
             return
         if stat is None:
+            self._open_model_at = location.as_dir().uri if open_model else None
             self.app.call_from_thread(self.navigate, location.as_dir())
             return
+        # Decided here, not through shared state: the folder's listing can finish before this line runs.
         self.app.call_from_thread(self.navigate, location.parent, highlight=location.uri)
-        if self._open_model and kind_from_name(location.name) is not None:
-            self._open_model = False
+        if open_model and kind_from_name(location.name) is not None:
             self.app.call_from_thread(self.open_model, location)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="classify", description="find model folders")
@@ -229,8 +231,8 @@ class BrowserScreen(Screen[None]):
         self._update_bar()
         if not entries:
             self.details.update("This folder is empty.")
-        if self._open_model:
-            self._open_model = False
+        if self._open_model_at == message.location.uri:
+            self._open_model_at = None
             if folder_kind(e.name for e in entries) is not None and message.location.parent != message.location:
                 self.navigate(message.location.parent, highlight=message.location.uri)
                 self.open_model(message.location)
@@ -266,9 +268,7 @@ class BrowserScreen(Screen[None]):
         """The one place worker failures become UI."""
         if event.state is not WorkerState.ERROR:
             return
-        error = event.worker.error
-        if not isinstance(error, TfscopeError):
-            error = TfscopeError(f"{type(error).__name__}: {error}", "Press r to retry.", title="Unexpected error")
+        error = TfscopeError.wrap(event.worker.error, "Press r to retry.")
         if event.worker.group in {"listing", "resolve"}:
             self.error = error
             self.listing_done = True

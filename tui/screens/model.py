@@ -29,6 +29,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.services import Services
 from tui.storage import ArtifactKind, Location
 from tui.storage.cache import Progress
+from tui.widgets.error_text import error_text
 from tui.widgets.inference_form import InferenceForm
 from tui.widgets.layer_table import LayerTable
 
@@ -149,25 +150,19 @@ class ModelScreen(Screen[None]):
     def worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
-        error = event.worker.error
-        if not isinstance(error, TfscopeError):
-            error = TfscopeError(f"{type(error).__name__}: {error}", title="Unexpected error")
+        error = TfscopeError.wrap(event.worker.error)
         if event.worker.group in {"load", "run"}:
             self.loading = False
             self.run_error = error
             self.query_one("#load-progress").display = False
             self.query_one("#load-status", Static).update(Text(f"{error.title}: {error.detail}", style="bold red"))
             if event.worker.group == "run":
-                self.query_one("#inference-results", Static).update(_error_text(error))
+                self.query_one("#inference-results", Static).update(error_text(error, "\n"))
             self.notify(error.detail, title=error.title, severity="error", timeout=10)
             return
         self.error = error
-        text = Text.assemble((error.title + "\n\n", "bold red"), error.detail)
-        if error.fix:
-            text.append("\n\nFix: ", style="bold")
-            text.append(error.fix)
         self.query_one("#model-title", Static).update(Text.assemble(("Unreadable  ", "bold red"), self.location.uri))
-        self.query_one("#overview-body", Static).update(text)
+        self.query_one("#overview-body", Static).update(error_text(error))
         self.notify(error.detail, title=error.title, severity="error", timeout=8)
 
     # -- tab contents -----------------------------------------------------------------------
@@ -400,7 +395,7 @@ class ModelScreen(Screen[None]):
             request = self.query_one(InferenceForm).request()
         except ValueError as error:
             self.run_error = TfscopeError(str(error), title="Bad input")
-            self.query_one("#inference-results", Static).update(_error_text(self.run_error))
+            self.query_one("#inference-results", Static).update(error_text(self.run_error, "\n"))
             return
         if save:
             folder = Path.cwd() / "tfscope-outputs"
@@ -457,13 +452,6 @@ NOT_LOADED = Text("Not loaded yet: press l to load the model with TensorFlow (in
 def _quietly(function: Any, *args: Any, **kwargs: Any) -> None:
     with contextlib.suppress(TfscopeError):  # unloading a model whose runtime already went away
         function(*args, **kwargs)
-
-
-def _error_text(error: TfscopeError) -> Text:
-    text = Text.assemble((error.title + ": ", "bold red"), error.detail)
-    if error.fix:
-        text.append("\nFix: " + error.fix)
-    return text
 
 
 def _devices_view(devices: dict[str, Any], placement: dict[str, Any]) -> RenderableType:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import BinaryIO
 
 BLOCK_SIZE = 16 * 1024
 """Small: model metadata is a scatter of headers of a few hundred bytes each."""
@@ -21,16 +22,12 @@ Fetch = Callable[[int, int], bytes]
 """(start, length) -> bytes: one ranged request."""
 
 
-class BlockCachedReader(io.RawIOBase):
-    """Read-only, seekable view of a remote object of known `size`, fetched block by block."""
+class SeekableReader(io.RawIOBase):
+    """Read-only and seekable over `size` bytes: subclasses implement `readinto` at `self._pos`."""
 
-    def __init__(self, fetch: Fetch, size: int, block_size: int = BLOCK_SIZE, cache_blocks: int = CACHE_BLOCKS) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__()
-        self._fetch = fetch
         self._size = size
-        self._block = block_size
-        self._capacity = cache_blocks
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
         self._pos = 0
 
     def readable(self) -> bool:
@@ -46,6 +43,36 @@ class BlockCachedReader(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         self._pos = max(0, base + offset)
         return self._pos
+
+
+class SliceReader(SeekableReader):
+    """`length` bytes of `inner` from `offset`: a stored zip member read in place (`.keras` weights)."""
+
+    def __init__(self, inner: BinaryIO, offset: int, length: int) -> None:
+        super().__init__(length)
+        self._inner = inner
+        self._offset = offset
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self._size - self._pos)
+        if want <= 0:
+            return 0
+        self._inner.seek(self._offset + self._pos)
+        data = self._inner.read(want)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class BlockCachedReader(SeekableReader):
+    """Read-only, seekable view of a remote object of known `size`, fetched block by block."""
+
+    def __init__(self, fetch: Fetch, size: int, block_size: int = BLOCK_SIZE, cache_blocks: int = CACHE_BLOCKS) -> None:
+        super().__init__(size)
+        self._fetch = fetch
+        self._block = block_size
+        self._capacity = cache_blocks
+        self._cache: OrderedDict[int, bytes] = OrderedDict()
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         start, end = self._pos, min(self._size, self._pos + len(buffer))

@@ -9,6 +9,7 @@ from textual.widgets import Static
 from tui.errors import TfscopeError
 from tui.formatting import format_size, format_time
 from tui.storage import Entry
+from tui.widgets.error_text import error_text
 
 
 class DetailsPane(Static):
@@ -34,11 +35,7 @@ class DetailsPane(Static):
 
     def show_error(self, error: TfscopeError) -> None:
         self.entry = None
-        text = Text.assemble((error.title + "\n\n", "bold red"), error.detail)
-        if error.fix:
-            text.append("\n\nFix: ", style="bold")
-            text.append(error.fix)
-        self.update(text)
+        self.update(error_text(error))
 
     def _render_rows(self) -> None:
         entry = self.entry
