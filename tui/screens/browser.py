@@ -338,7 +338,7 @@ class BrowserScreen(Screen[None]):
 
         def done(text: str | None) -> None:
             if text:
-                self.go_to_text(text)
+                self.go_to_text(text, open_model=True)  # like `tfscope URI`: a model opens on its screen
 
         self.app.push_screen(GotoScreen(current), done)
 
