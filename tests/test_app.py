@@ -92,6 +92,10 @@ async def test_goto_and_missing_bucket_message() -> None:
         await pilot.press("g", "ctrl+u", *f"gs://{DEMO_BUCKET}/datasets", "enter")
         await wait_for(pilot, lambda: app.browser.listing_done and app.browser.error is None)
         assert shown_names(app) == ["imagenet/"]
+        await pilot.press("g", "ctrl+u", *f"gs://{DEMO_BUCKET}/models/text/classifier/", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen))  # a model opens on its screen
+        assert app.screen.location.uri == f"gs://{DEMO_BUCKET}/models/text/classifier/"
+        await pilot.press("escape")
         await pilot.press("q")
     assert app.return_code == 0
 
