@@ -6,20 +6,14 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.screens.help import binding_rows
+from tui.screens.help import screen_bindings
 
 
 class ScreenActionsProvider(Provider):
     """Offers the bindings of the screen the palette was opened on, so no key lacks a command."""
 
     def _commands(self) -> list[tuple[str, str, str]]:
-        screen = self.screen
-        rows: list[tuple[str, str, str]] = []
-        for source in [screen, *screen.query("*")]:
-            for binding in getattr(source, "BINDINGS", []):
-                if getattr(binding, "description", "") and binding.action not in {r[2] for r in rows}:
-                    rows.append((binding.description, binding.tooltip or "", binding.action))
-        return rows
+        return [(b.description, b.tooltip or "", b.action) for b in screen_bindings(self.screen)]
 
     async def discover(self) -> Hits:
         for title, help_text, action in self._commands():
@@ -36,4 +30,4 @@ class ScreenActionsProvider(Provider):
         await self.screen.run_action(action)
 
 
-__all__ = ["ScreenActionsProvider", "binding_rows"]
+__all__ = ["ScreenActionsProvider"]

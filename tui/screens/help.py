@@ -12,19 +12,22 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
-def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
-    """(keys, description, tooltip) for the bindings of a screen and of its focusable widgets."""
-    rows: list[tuple[str, str, str]] = []
-    seen: set[str] = set()
-    sources: list[object] = [screen, *screen.query("*")]
-    for source in sources:
+def screen_bindings(screen: Screen[Any]) -> list[Binding]:
+    """The described bindings of a screen and of its widgets, one per action: what help and the palette list."""
+    found: dict[str, Binding] = {}
+    for source in [screen, *screen.query("*")]:
         for binding in getattr(source, "BINDINGS", []):
-            if not isinstance(binding, Binding) or not binding.description or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            keys = ", ".join(_key_name(k) for k in binding.key.split(","))
-            rows.append((keys, binding.description, binding.tooltip or ""))
-    return rows
+            if isinstance(binding, Binding) and binding.description and binding.action not in found:
+                found[binding.action] = binding
+    return list(found.values())
+
+
+def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
+    """(keys, description, tooltip) for the help table."""
+    return [
+        (", ".join(_key_name(k) for k in b.key.split(",")), b.description, b.tooltip or "")
+        for b in screen_bindings(screen)
+    ]
 
 
 def _key_name(key: str) -> str:

@@ -79,6 +79,8 @@ class ModelScreen(Screen[None]):
         """The runtime's device listing, once loaded."""
         self.placement: dict[str, Any] = {}
         """Where the loaded model's variables live, and where the last inference ran."""
+        self._risk_accepted = False
+        """The user agreed to run this graph despite its flagged ops (asked once per model)."""
         self.info: ModelInfo | None = None
         """What the readers found, once they are done."""
         self.error: TfscopeError | None = None
@@ -402,7 +404,7 @@ class ModelScreen(Screen[None]):
             folder.mkdir(exist_ok=True)
             request["save_dir"] = str(folder)
         flagged = flagged_ops(self.info.ops) if self.info.kind is ArtifactKind.SAVED_MODEL else {}
-        if flagged and not getattr(self, "_risk_accepted", False):
+        if flagged and not self._risk_accepted:
             listed = ", ".join(f"{op} ({why})" for op, why in flagged.items())
 
             def answered(yes: bool | None) -> None:
