@@ -7,9 +7,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui import __version__
 from tui.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.app import TfscopeApp
+    from tui.storage import Stores
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +46,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
                     cache_dir=args.cache_dir, no_cache=args.no_cache)  # fmt: skip
 
 
-def make_app(settings: Settings):  # type: ignore[no-untyped-def]
+def make_app(settings: Settings) -> TfscopeApp:
     """The app with real stores. Imports stay here so `tfscope --help` costs no Textual import."""
     from tui.app import TfscopeApp
     from tui.storage import GcsStore, Stores
@@ -200,7 +205,7 @@ def run_model(argv: Sequence[str]) -> int:
     return 0
 
 
-def parse_inputs(values: list[str], shapes: list[str], stores: object) -> dict[str, dict[str, object]]:
+def parse_inputs(values: list[str], shapes: list[str], stores: Stores) -> dict[str, dict[str, object]]:
     """`NAME=VALUE` flags as the runtime's input sources; JSON is parsed as data, never evaluated."""
     from tui.errors import TfscopeError
     from tui.runtime.inputs import source_from_text
@@ -224,15 +229,14 @@ def parse_inputs(values: list[str], shapes: list[str], stores: object) -> dict[s
     return inputs
 
 
-def _local_copy(path: str, stores: object) -> str:
+def _local_copy(path: str, stores: Stores) -> str:
     """A gs:// .npy/.npz downloaded to a temporary file; a local path as it is."""
     if not path.startswith("gs://"):
         return path
     import tempfile
 
-    from tui.storage import Stores, parse_location
+    from tui.storage import parse_location
 
-    assert isinstance(stores, Stores)
     location = parse_location(path)
     dest = Path(tempfile.mkdtemp(prefix="tfscope-input-")) / location.name
     stores.gcs.download(location, dest)
