@@ -106,3 +106,39 @@ def test_inference_tab(snap_compare) -> None:  # type: ignore[no-untyped-def]
 
     app = make_test_app(f"gs://{ZOO_BUCKET}/keras/functional.keras")
     assert snap_compare(app, terminal_size=(130, 36), run_before=ran)
+
+
+@pytest.fixture(scope="module")
+def lambda_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input((3,), name="x")
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2, name="double")(inputs))
+    path = tmp_path_factory.mktemp("lambda") / "lambda.keras"
+    model.save(path)
+    return path
+
+
+async def test_lambda_model_needs_unsafe_and_a_yes(lambda_model: Path) -> None:
+    from tui.screens.confirm import ConfirmScreen
+
+    app = make_test_app(str(lambda_model))
+    async with app.run_test(size=(150, 45)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.info is not None)
+        screen = app.screen
+        assert any("Lambda layer double" in need for need in screen.info.needs)
+        await pilot.press("l")  # refused without --unsafe: a notice, nothing loads
+        await settle(pilot)
+        assert not screen.loading and not screen.loaded
+        assert any("--unsafe" in n.message for n in app._notifications)
+
+    app = make_test_app(str(lambda_model), unsafe=True)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.info is not None)
+        screen = app.screen
+        await pilot.press("l")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # no: nothing loads
+        assert app.screen is screen and not screen.loading
+        await pilot.press("l", "y")
+        await wait_for(pilot, lambda: screen.loaded or screen.run_error is not None, 180)
+        assert screen.loaded, screen.run_error
