@@ -1,6 +1,7 @@
 """`make bench`: tfscope against the usual ways, side by side, in one run, on the demo models.
 
-Rows so far (issue 5 adds the network proxy and listings):
+The gs:// rows go through bench/proxy.py: a loopback proxy adding a round-trip time per request and a
+bandwidth cap (RTT_MS, BANDWIDTH_MBPS; default 30 ms and 100 MB/s). Rows so far (issue 5 lists the rest):
   1. time to signatures of the MobileNetV2 SavedModel: `tfscope inspect` vs `saved_model_cli show --all`
      (local folder), and `tfscope inspect gs://` through the emulator;
   2. loading it from the emulator: cold (download through the cache, then restore in the runtime child)
@@ -25,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tui.demo import DEMO_BUCKET, demo_data_dir, ensure_demo_data  # noqa: E402
 from tui.formatting import format_size  # noqa: E402
@@ -32,6 +34,9 @@ from tui.storage.emulator import Emulator, offline_env  # noqa: E402
 
 QUICK = os.environ.get("QUICK", "") not in {"", "0"}
 RUNS = 2 if QUICK else 5
+RTT_MS = float(os.environ.get("RTT_MS", "30"))
+BANDWIDTH_MBPS = float(os.environ.get("BANDWIDTH_MBPS", "100"))
+"""The network the gs:// rows see: defaults are a VM reading a bucket in another region."""
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -73,23 +78,29 @@ def main() -> int:
                  f"{theirs:.2f} s saved_model_cli show --all", f"{theirs / ours:.1f}x faster"))  # fmt: skip
     assert not imports_tensorflow(str(saved_model), env), "tfscope inspect imported tensorflow"
 
+    from proxy import LatencyProxy
+
     with Emulator(data) as emulator:
-        env.update(emulator.environ())
-        os.environ.update(emulator.environ())
+        proxy = LatencyProxy(emulator.port, rtt=RTT_MS / 1000, bandwidth=BANDWIDTH_MBPS * 1e6)
+        proxy.start()
+        env.update({**emulator.environ(), "STORAGE_EMULATOR_HOST": proxy.url})
+        os.environ.update(env)
         uri = f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/1/"
         remote = median_of([*tfscope, "inspect", uri], env)
-        rows.append(("1. signatures of MobileNetV2 SavedModel (gs://, emulator)", f"{remote:.2f} s tfscope inspect",
+        rows.append(("1. signatures of MobileNetV2 SavedModel (gs://)", f"{remote:.2f} s tfscope inspect",
                      f"{theirs:.2f} s saved_model_cli (local copy)", f"{theirs / remote:.1f}x faster"))  # fmt: skip
         for name in ("mobilenet_v2.h5", "mobilenet_v2.keras"):
             done = subprocess.run([*tfscope, "inspect", "--json", f"gs://{DEMO_BUCKET}/models/image/{name}"],
                                   capture_output=True, text=True, env=env, check=True)  # fmt: skip
             report = json.loads(done.stdout)
             share = 100 * report["bytes_read"] / report["size"]
+            seconds = timed([*tfscope, "inspect", f"gs://{DEMO_BUCKET}/models/image/{name}"], env)
             rows.append((f"3. layer table of {name} (gs://)",
-                         f"{format_size(report['bytes_read'])} in {report['requests']} requests",
+                         f"{format_size(report['bytes_read'])} in {report['requests']} requests, {seconds:.2f} s",
                          f"{format_size(report['size'])} (full download)", f"{share:.1f}% of the file"))  # fmt: skip
 
         rows += load_rows(saved_model, env)
+        proxy.stop()
 
     header = ("row", "tfscope", "the usual way", "ratio")
     rows.sort(key=lambda row: row[0].split(".")[0])
@@ -100,7 +111,8 @@ def main() -> int:
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         f"- Python {platform.python_version()}, TensorFlow {_version('tensorflow-cpu', 'tensorflow')}",
-        f"- settings: {settings}; the emulator is fake-gcs-server on loopback (no added latency yet)", "",
+        f"- settings: {settings}; gs:// rows go to fake-gcs-server through a loopback proxy adding "
+        f"{RTT_MS:g} ms per request and capping bandwidth at {BANDWIDTH_MBPS:g} MB/s (RTT_MS, BANDWIDTH_MBPS)", "",
         table, "",
     ])  # fmt: skip
     print(report)
