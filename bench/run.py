@@ -7,6 +7,7 @@ bandwidth cap (RTT_MS, BANDWIDTH_MBPS; default 30 ms and 100 MB/s). Rows so far 
   2. loading it from the emulator: cold (download through the cache, then restore in the runtime child)
      and warm (cache hit) vs `tf.saved_model.load` of a local copy, TensorFlow's import included in both;
   3. bytes and requests to read the layer table of the .h5 and .keras, against their sizes;
+  5. TUI launch to first paint and to the demo bucket's first page (headless pilot);
   6. warm inference latency reported by tfscope vs the same signature timed in plain TF.
 Writes bench/RESULTS.md and prints the same table. QUICK=1 runs fewer repetitions.
 """
@@ -100,6 +101,7 @@ def main() -> int:
                          f"{format_size(report['size'])} (full download)", f"{share:.1f}% of the file"))  # fmt: skip
 
         rows += load_rows(saved_model, env)
+        rows += launch_rows(env)
         proxy.stop()
 
     header = ("row", "tfscope", "the usual way", "ratio")
@@ -181,6 +183,22 @@ def load_rows(saved_model: Path, env: dict[str, str]) -> list[tuple[str, str, st
         (f"6. warm inference p50 ({repeat} runs, batch 1)", f"{ours_p50:.2f} ms tfscope",
          f"{plain_p50:.2f} ms plain TF", f"{100 * (ours_p50 / plain_p50 - 1):+.1f}%"),
     ]  # fmt: skip
+
+
+def launch_rows(env: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """Row 5: TUI launch to first paint and to the first page of the demo bucket (headless pilot)."""
+    script = str(Path(__file__).parent / "tui_launch.py")
+    results = []
+    for _ in range(RUNS):
+        done = subprocess.run([sys.executable, script, repr(time.time()), f"gs://{DEMO_BUCKET}/"],
+                              capture_output=True, text=True, env=env, check=True)  # fmt: skip
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    paint = statistics.median(r["paint_s"] for r in results)
+    page = statistics.median(r["first_page_s"] for r in results)
+    return [
+        ("5. TUI launch to first paint (headless pilot)", f"{paint:.2f} s", "n/a (no TUI does this)", ""),
+        ("5. TUI launch to the demo bucket's first page (gs://)", f"{page:.2f} s", "n/a", ""),
+    ]
 
 
 def _version(*distributions: str) -> str:
