@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, BinaryIO
 
 from tui.errors import CorruptArtifactError
 from tui.formats.keras_config import custom_objects, lambda_layers, layers_from_config
 from tui.formats.model_info import ModelInfo, Variable
 from tui.formats.weights_h5 import DatasetShape, dataset_shapes, h5_errors, open_h5
-from tui.storage import ArtifactKind, Location, Store
+from tui.storage import ArtifactKind, Location
 
 
-def read_hdf5(store: Store, location: Location) -> ModelInfo:
-    stat = store.stat(location)
-    info = ModelInfo(ArtifactKind.HDF5, location.uri, size=stat.size, files=[(location.name, stat.size)])
-    with store.open(location) as raw, open_h5(raw, location.uri) as h5, h5_errors(location.uri):
+def read_hdf5(location: Location, raw: BinaryIO, size: int) -> ModelInfo:
+    """Read a legacy Keras `.h5` from `raw`, an open (ranged) file of `size` bytes."""
+    info = ModelInfo(ArtifactKind.HDF5, location.uri, size=size, files=[(location.name, size)])
+    with open_h5(raw, location.uri) as h5, h5_errors(location.uri):
         attrs = {k: _text(v) for k, v in h5.attrs.items()}
         if "model_weights" in h5:
             weights_group = h5["model_weights"]

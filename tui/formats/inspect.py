@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
 from tui.formats.checkpoint import read_checkpoint
 from tui.formats.hdf5 import read_hdf5
@@ -23,7 +26,8 @@ def inspect_model(store: Store, location: Location) -> ModelInfo:
     Raises:
         TfscopeError: not a model, damaged, missing, or storage failed; the message says which.
     """
-    before = store.stats.snapshot() if isinstance(store, GcsStore) else None
+    stats = store.stats if isinstance(store, GcsStore) else None
+    before = stats.snapshot() if stats else None
     if not location.is_dir:
         try:
             info = _inspect_file(store, location)
@@ -34,8 +38,8 @@ def inspect_model(store: Store, location: Location) -> ModelInfo:
             info = _inspect_folder(store, location.as_dir())
     else:
         info = _inspect_folder(store, location)
-    if before is not None and isinstance(store, GcsStore):
-        requests, nbytes = store.stats.snapshot()
+    if stats is not None and before is not None:
+        requests, nbytes = stats.snapshot()
         info.requests, info.bytes_read = requests - before[0], nbytes - before[1]
     return info
 
@@ -57,7 +61,15 @@ def _inspect_folder(store: Store, folder: Location) -> ModelInfo:
 
 
 def _inspect_file(store: Store, location: Location) -> ModelInfo:
-    head = store.read_range(location, 0, SNIFF_BYTES)
+    # One open (one stat) serves the sniff and the reader: the first block is fetched once.
+    with store.open(location) as raw:
+        size = raw.seek(0, io.SEEK_END)
+        raw.seek(0)
+        head = raw.read(SNIFF_BYTES)
+        return _read_file(store, location, raw, size, head)
+
+
+def _read_file(store: Store, location: Location, raw: BinaryIO, size: int, head: bytes) -> ModelInfo:
     kind = kind_from_magic(head, location.name)
     if kind is None and location.name.endswith(".index"):
         siblings = [e for page in store.list_level(location.parent) for e in page]
@@ -65,11 +77,11 @@ def _inspect_file(store: Store, location: Location) -> ModelInfo:
         if kind is ArtifactKind.CHECKPOINT:
             return read_checkpoint(store, location, [e for e in siblings if not e.is_dir])
     if kind is ArtifactKind.KERAS:
-        return read_keras(store, location)
+        return read_keras(location, raw, size)
     if kind is ArtifactKind.HDF5:
-        return read_hdf5(store, location)
+        return read_hdf5(location, raw, size)
     if kind is ArtifactKind.TFLITE:
-        return read_tflite(store, location)
+        return read_tflite(store, location, size)
     expected = kind_from_name(location.name)
     if expected is not None:
         raise CorruptArtifactError(

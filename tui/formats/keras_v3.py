@@ -16,7 +16,7 @@ from tui.errors import CorruptArtifactError
 from tui.formats.keras_config import custom_objects, lambda_layers, layers_from_config, snake_case
 from tui.formats.model_info import Layer, ModelInfo, Variable
 from tui.formats.weights_h5 import DatasetShape, dataset_shapes, open_h5
-from tui.storage import ArtifactKind, Location, Store
+from tui.storage import ArtifactKind, Location
 from tui.storage.ranged import SliceReader
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
@@ -24,22 +24,21 @@ MAX_CONFIG_BYTES = 64 * 1024 * 1024
 WEIGHTS = "model.weights.h5"
 
 
-def read_keras(store: Store, location: Location) -> ModelInfo:
-    stat = store.stat(location)
-    info = ModelInfo(ArtifactKind.KERAS, location.uri, size=stat.size)
-    with store.open(location) as raw:
-        try:
-            archive = zipfile.ZipFile(raw)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise CorruptArtifactError(
-                f"{location.uri} is not a zip archive ({exc}), so not a Keras v3 model.",
-                "Check the upload finished; a .keras file is a zip with config.json inside.",
-            ) from exc
-        with archive:
-            info.files = [(i.filename, i.file_size) for i in archive.infolist()]
-            config = _json_member(archive, "config.json", location)
-            metadata = _json_member(archive, "metadata.json", location, required=False)
-            weights = _weight_shapes(archive, raw, location)
+def read_keras(location: Location, raw: BinaryIO, size: int) -> ModelInfo:
+    """Read a `.keras` file from `raw`, an open (ranged) file of `size` bytes."""
+    info = ModelInfo(ArtifactKind.KERAS, location.uri, size=size)
+    try:
+        archive = zipfile.ZipFile(raw)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CorruptArtifactError(
+            f"{location.uri} is not a zip archive ({exc}), so not a Keras v3 model.",
+            "Check the upload finished; a .keras file is a zip with config.json inside.",
+        ) from exc
+    with archive:
+        info.files = [(i.filename, i.file_size) for i in archive.infolist()]
+        config = _json_member(archive, "config.json", location)
+        metadata = _json_member(archive, "metadata.json", location, required=False)
+        weights = _weight_shapes(archive, raw, location)
     if metadata.get("keras_version"):
         info.versions["Keras"] = str(metadata["keras_version"])
     if metadata.get("date_saved"):

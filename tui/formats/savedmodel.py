@@ -58,7 +58,7 @@ def read_saved_model(store: Store, folder: Location, files: list[Entry], *, show
     if "fingerprint.pb" in names:
         info.details.update(_fingerprint(store, folder))
     if "keras_metadata.pb" in names:
-        info.layers, keras_version = _keras_metadata_layers(store, folder, info.variables)
+        info.layers, keras_version = _keras_metadata_layers(store, names["keras_metadata.pb"], info.variables)
         if keras_version:
             info.versions["Keras"] = keras_version
     info.needs.extend(_python_ops(info.ops))
@@ -169,13 +169,11 @@ def _fingerprint(store: Store, folder: Location) -> dict[str, str]:
     return {"Fingerprint": f"{fingerprint.saved_model_checksum:016x}"}
 
 
-def _keras_metadata_layers(store: Store, folder: Location, variables: list[Variable]) -> tuple[list[Layer], str]:
-    """Layers of a Keras 2 (tf_keras) SavedModel from `keras_metadata.pb`."""
-    location = folder.child("keras_metadata.pb")
+def _keras_metadata_layers(store: Store, entry: Entry, variables: list[Variable]) -> tuple[list[Layer], str]:
+    """Layers of a Keras 2 (tf_keras) SavedModel from `keras_metadata.pb` (its listing entry gives the size)."""
     metadata = message("SavedMetadata")
     try:
-        size = store.stat(location).size
-        metadata.ParseFromString(store.read_range(location, 0, size))
+        metadata.ParseFromString(store.read_range(entry.location, 0, entry.size or 0))
     except proto_message.DecodeError:
         return [], ""
     layers: list[Layer] = []

@@ -19,16 +19,17 @@ MAX_TFLITE_BYTES = 512 * 1024 * 1024
 """The flatbuffer is parsed in memory; bigger files are refused rather than exhaust it."""
 
 
-def read_tflite(store: Store, location: Location) -> ModelInfo:
-    stat = store.stat(location)
-    if stat.size > MAX_TFLITE_BYTES:
+def read_tflite(store: Store, location: Location, size: int) -> ModelInfo:
+    """Read a `.tflite` flatbuffer of `size` bytes: all of it, in one request (not through a block cache,
+    which would hold a second copy)."""
+    if size > MAX_TFLITE_BYTES:
         raise CorruptArtifactError(
-            f"{location.uri} is {stat.size / 2**30:.1f} GB, more than tfscope parses in memory.",
+            f"{location.uri} is {size / 2**30:.1f} GB, more than tfscope parses in memory.",
             "Load it with the TFLite interpreter instead.",
             title="Model too large to inspect",
         )
-    data = store.read_range(location, 0, stat.size)
-    info = ModelInfo(ArtifactKind.TFLITE, location.uri, size=stat.size, files=[(location.name, stat.size)])
+    data = store.read_range(location, 0, size)
+    info = ModelInfo(ArtifactKind.TFLITE, location.uri, size=size, files=[(location.name, size)])
     if len(data) < 8 or data[4:8] != TFLITE_MAGIC:
         raise CorruptArtifactError(f"{location.uri} lacks the TFL3 identifier: not a TFLite model.")
     try:
