@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 _UNITS = ("B", "KB", "MB", "GB", "TB", "PB")
@@ -26,3 +27,10 @@ def format_time(when: datetime | None) -> str:
 
 def format_count(n: int) -> str:
     return f"{n:,}"
+
+
+def format_shape(dims: Sequence[int | None] | None, unknown: str = "None") -> str:
+    """A shape as Python prints a tuple, unknown dims as `unknown`: (None, 224, 224, 3), (3,)."""
+    if dims is None:
+        return "unknown rank"
+    return "(" + ", ".join(unknown if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tui.formats.model_info import Layer
+from tui.formatting import format_shape
 
 MODEL_CLASSES = {"Functional", "Sequential", "Model"}
 
@@ -116,9 +117,7 @@ def _own_output_shape(class_name: str, config: dict[str, Any]) -> list[Any] | No
 
 
 def _format_shape(shape: Any) -> str | None:
-    if not isinstance(shape, list):
-        return None
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return format_shape(shape) if isinstance(shape, list) else None
 
 
 def _dtype(value: Any) -> str | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tui.formats.model_info import Layer, ModelInfo, TensorSpec
 from tui.formats.ops import flagged_ops
-from tui.formatting import format_size
+from tui.formatting import format_shape, format_size
 from tui.storage import ArtifactKind
 
 
@@ -92,9 +92,7 @@ def to_json(info: ModelInfo) -> dict[str, Any]:
 
 
 def _shape_text(shape: tuple[int | None, ...] | None) -> str:
-    if shape is None:
-        return "unknown rank"
-    return "(" + ", ".join("-1" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return format_shape(shape, unknown="-1")  # -1, as saved_model_cli prints unknown dims
 
 
 def to_text(info: ModelInfo) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tui.formatting import format_shape
+
 
 class InputError(ValueError):
     """An input that cannot be made or does not fit its spec; the message names the input."""
@@ -72,8 +74,7 @@ def _checked(name: str, spec: dict[str, Any], value: Any) -> Any:
             e is None or e == g for e, g in zip(expected, value.shape, strict=False)
         )
         if not fits:
-            shown = "(" + ", ".join("None" if d is None else str(d) for d in expected) + ")"
-            raise InputError(f"input '{name}' expects shape {shown}, got {tuple(value.shape)}")
+            raise InputError(f"input '{name}' expects shape {format_shape(expected)}, got {tuple(value.shape)}")
     if spec["dtype"] != "string" and value.dtype != np.dtype(spec["dtype"]):
         raise InputError(f"input '{name}' expects dtype {spec['dtype']}, got {value.dtype}")
     return value

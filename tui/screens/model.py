@@ -19,10 +19,10 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import TfscopeError
 from tui.formats.inspect import inspect_model
-from tui.formats.model_info import ModelInfo, TensorSpec
+from tui.formats.model_info import ModelInfo
 from tui.formats.ops import CHECKPOINT_OPS, flagged_ops
 from tui.formats.report import load_verdict
-from tui.formatting import format_size
+from tui.formatting import format_shape, format_size
 from tui.messages import InferenceFinished, LoadProgressed, ModelInspected, ModelLoaded
 from tui.runtime.session import load_model
 from tui.screens.confirm import ConfirmScreen
@@ -212,7 +212,7 @@ class ModelScreen(Screen[None]):
                           title=f"{sig.name}  ({sig.method})", title_style="bold")  # fmt: skip
             for direction, tensors in (("in", sig.inputs), ("out", sig.outputs)):
                 for t in tensors:
-                    table.add_row(direction, t.name, t.dtype, _shape(t), t.quantization or "")
+                    table.add_row(direction, t.name, t.dtype, format_shape(t.shape), t.quantization or "")
             blocks += [table, Text("")]
         return Group(*blocks)
 
@@ -528,9 +528,3 @@ def _no_layers_note(info: ModelInfo) -> Text:
         ArtifactKind.TFLITE: "TFLite keeps ops, not layers: tab 5 lists them, tab 4 the constant tensors.",
     }.get(info.kind, "No layers were found in this model's config.")
     return Text(why, style="dim")
-
-
-def _shape(t: TensorSpec) -> str:
-    if t.shape is None:
-        return "unknown rank"
-    return "(" + ", ".join("None" if d is None else str(d) for d in t.shape) + ("," if len(t.shape) == 1 else "") + ")"

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select
 
+from tui.formatting import format_shape
 from tui.runtime.inputs import source_from_text
 
 SOURCE_HINT = "zeros | ones | random | uniform | [JSON] | file.npy | file.npz:key | text"
@@ -53,7 +54,7 @@ class InferenceForm(Vertical):
             return
         for i, spec in enumerate(signature["inputs"]):
             shape = spec["shape"]
-            shown = "?" if shape is None else "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+            shown = "?" if shape is None else format_shape(shape)
             default_shape = "1" if shape is None else ",".join("1" if d is None else str(d) for d in shape)
             rows.mount(
                 Horizontal(
