@@ -68,6 +68,8 @@ def test_savedmodel_reads_only_its_graph_file(zoo: Path) -> None:
     assert info.bytes_read is not None
     assert info.bytes_read < graph + fingerprint + 20_000  # plus the listing and its JSON
     assert info.signatures
+    # The listing, then saved_model.pb and fingerprint.pb side by side; no background bucket GET.
+    assert info.requests == 3
 
 
 def test_object_overwritten_mid_read_fails_cleanly(emulator_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

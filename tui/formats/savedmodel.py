@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from google.protobuf import message as proto_message
@@ -15,6 +16,8 @@ from tui.formats.model_info import Layer, ModelInfo, Signature, TensorSpec, Vari
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import ArtifactKind, Entry, Location, Store
 
+SIDE_FILES = ("fingerprint.pb", "keras_metadata.pb")
+"""Read alongside saved_model.pb when present: the fingerprint and a Keras 2 model's layer metadata."""
 MAX_PROTO_BYTES = 512 * 1024 * 1024
 """Larger graph files (frozen constants) are refused: parsing them would need that much memory again."""
 INIT_OP_SIGNATURE = "__saved_model_init_op"
@@ -30,7 +33,10 @@ def read_saved_model(store: Store, folder: Location, files: list[Entry], *, show
     info.size = sum(size for _, size in info.files)
     info.assets = sorted(n.removeprefix("assets/") for n in names if n.startswith("assets/") and not n.endswith("/"))
 
-    saved_model = _parse_saved_model(store, folder, names)
+    with ThreadPoolExecutor(len(SIDE_FILES), thread_name_prefix="tfscope-side") as pool:
+        # The small side files travel while saved_model.pb does: one round trip on a distant bucket, not three.
+        side = {n: pool.submit(_read_side, store, names[n]) for n in SIDE_FILES if n in names}
+        saved_model = _parse_saved_model(store, folder, names)
     info.versions["SavedModel schema"] = str(saved_model.saved_model_schema_version)
     ops: Counter[str] = Counter()
     for meta_graph in saved_model.meta_graphs:
@@ -55,10 +61,10 @@ def read_saved_model(store: Store, folder: Location, files: list[Entry], *, show
             info.signatures.append(Signature(name, sig.method_name, _tensors(sig.inputs), _tensors(sig.outputs)))
     info.signatures.sort(key=lambda s: (s.name != "serving_default", s.name))
     info.variables = _variables(first)
-    if "fingerprint.pb" in names:
-        info.details.update(_fingerprint(store, folder))
-    if "keras_metadata.pb" in names:
-        info.layers, keras_version = _keras_metadata_layers(store, names["keras_metadata.pb"], info.variables)
+    if "fingerprint.pb" in side:
+        info.details.update(_fingerprint(side["fingerprint.pb"]))
+    if "keras_metadata.pb" in side:
+        info.layers, keras_version = _keras_metadata_layers(side["keras_metadata.pb"], info.variables)
         if keras_version:
             info.versions["Keras"] = keras_version
     info.needs.extend(_python_ops(info.ops))
@@ -160,20 +166,25 @@ def _trainable_names(meta_graph: Any) -> set[str]:
     return names
 
 
-def _fingerprint(store: Store, folder: Location) -> dict[str, str]:
+def _read_side(store: Store, entry: Entry) -> bytes:
+    _check_size(entry)
+    return store.read_range(entry.location, 0, entry.size or 0)
+
+
+def _fingerprint(data: Future[bytes]) -> dict[str, str]:
     fingerprint = message("FingerprintDef")
     try:
-        fingerprint.ParseFromString(store.read_range(folder.child("fingerprint.pb"), 0, 4096))
+        fingerprint.ParseFromString(data.result())
     except proto_message.DecodeError:
         return {"Fingerprint": "unreadable"}
     return {"Fingerprint": f"{fingerprint.saved_model_checksum:016x}"}
 
 
-def _keras_metadata_layers(store: Store, entry: Entry, variables: list[Variable]) -> tuple[list[Layer], str]:
-    """Layers of a Keras 2 (tf_keras) SavedModel from `keras_metadata.pb` (its listing entry gives the size)."""
+def _keras_metadata_layers(data: Future[bytes], variables: list[Variable]) -> tuple[list[Layer], str]:
+    """Layers of a Keras 2 (tf_keras) SavedModel from its `keras_metadata.pb`."""
     metadata = message("SavedMetadata")
     try:
-        metadata.ParseFromString(store.read_range(entry.location, 0, entry.size or 0))
+        metadata.ParseFromString(data.result())
     except proto_message.DecodeError:
         return [], ""
     layers: list[Layer] = []

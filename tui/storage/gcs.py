@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from google.cloud.storage import Blob, Client
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+BUCKET_METADATA_ENV = "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA"
+"""google-cloud-storage 3.17 GETs each bucket's metadata in a background thread to label OpenTelemetry
+spans, even with tracing off: one more request per bucket, and a 403 for viewer-only accounts."""
 SIGN_IN_FIX = (
     "Run `gcloud auth application-default login` (on Colab: "
     "`from google.colab import auth; auth.authenticate_user()`), set GOOGLE_APPLICATION_CREDENTIALS "
@@ -73,6 +76,7 @@ class GcsStore:
     def _make_client(self) -> Client:
         from google.cloud import storage
 
+        os.environ.setdefault(BUCKET_METADATA_ENV, "true")  # read per call; a user's own setting wins
         if self.anonymous:
             client = storage.Client.create_anonymous_client()
             client.project = self.project
