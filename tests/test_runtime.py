@@ -172,6 +172,20 @@ def test_pickled_npy_is_refused(tmp_path: Path, zoo: Path, host: RuntimeHost) ->
                      inputs={"features": {"source": "npy", "path": str(path)}})  # fmt: skip
 
 
+@pytest.mark.usefixtures("emulator")
+def test_tensorflow_starts_while_the_model_downloads(tmp_path: Path) -> None:
+    runtime = RuntimeHost()
+    alive_while_downloading: list[bool] = []
+    try:
+        loaded = load_model(Stores(GcsStore()), runtime, ModelCache(tmp_path / "c"),
+                            parse_location(f"gs://{ZOO_BUCKET}/saved/exported/"), ArtifactKind.SAVED_MODEL,
+                            on_progress=lambda _: alive_while_downloading.append(runtime.running))  # fmt: skip
+        assert alive_while_downloading and all(alive_while_downloading)
+        assert loaded.signatures and not runtime.warming
+    finally:
+        runtime.stop()
+
+
 def test_a_crash_is_survived(zoo: Path) -> None:
     runtime = RuntimeHost()
     try:

@@ -62,6 +62,10 @@ class Runtime:
     def op_hello(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "python": sys.version.split()[0]}
 
+    def op_warm(self) -> dict[str, Any]:
+        """Import TensorFlow now (seconds), while the host downloads the model."""
+        return {"tensorflow": self.import_tf().__version__}
+
     def op_load(self, path: str, kind: str, unsafe: bool = False, device: str | None = None) -> dict[str, Any]:
         tf = self.import_tf()
         self.op_unload()

@@ -49,6 +49,7 @@ class RuntimeHost:
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._lock = threading.Lock()
         self._cancelled = False
+        self._warm: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -71,6 +72,26 @@ class RuntimeHost:
         stderr = self._process.stderr
         assert stderr is not None
         threading.Thread(target=self._drain_stderr, args=(stderr,), daemon=True, name="tfscope-runtime-stderr").start()
+
+    def prewarm(self) -> None:
+        """Start the child and import TensorFlow in the background, so a request sent seconds later
+        (after a download, say) finds it ready. Errors are left for that request to report."""
+        if self.warming or self.running:
+            return  # a running child has TensorFlow imported, or a request in flight is importing it
+
+        def warm() -> None:
+            try:
+                self.request("warm", doing="starting TensorFlow")
+            except TfscopeError:
+                pass
+
+        self._warm = threading.Thread(target=warm, daemon=True, name="tfscope-runtime-warm")
+        self._warm.start()
+
+    @property
+    def warming(self) -> bool:
+        """True while a prewarm is still importing TensorFlow."""
+        return self._warm is not None and self._warm.is_alive()
 
     def _drain_stderr(self, stream: Any) -> None:
         for raw in stream:

@@ -49,6 +49,7 @@ def load_model(
     """Download (through the cache) and restore; `cache=None` downloads to a throwaway folder."""
     downloaded = 0
     if location.is_gcs:
+        host.prewarm()  # TensorFlow's import (seconds) overlaps the download instead of following it
         on_phase("download")
         files = artifact_files(stores, location)
         if cache is None:
@@ -60,6 +61,8 @@ def load_model(
         local = Path(location.path)
     if kind is ArtifactKind.CHECKPOINT and local.is_dir():
         local = _checkpoint_prefix(local)
+    if host.warming:
+        on_phase("import TensorFlow")  # the download finished first: say what the wait is for
     result = host.request(
         "load",
         doing=f"loading {location.uri}",
