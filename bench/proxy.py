@@ -15,11 +15,13 @@ import time
 class LatencyProxy:
     """Forwards 127.0.0.1:<port> to `target` with `rtt` seconds per request and `bandwidth` bytes/s."""
 
-    def __init__(self, target_port: int, rtt: float = 0.030, bandwidth: float = 100e6) -> None:
+    def __init__(self, target_port: int, rtt: float = 0.030, bandwidth: float = 100e6, port: int = 0) -> None:
         self.target_port = target_port
         self.rtt = rtt
         self.bandwidth = bandwidth
-        self.port = 0
+        self.port = port  # 0: any free port; 443 inside the namespace, where TensorFlow expects Google's hosts
+        self.requests = 0  # request/response exchanges seen (a TLS handshake counts as one, as it costs one RTT)
+        self.connections = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="latency-proxy")
@@ -45,7 +47,7 @@ class LatencyProxy:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+        server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", self.port))
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
@@ -56,11 +58,13 @@ class LatencyProxy:
         except OSError:
             client_writer.close()
             return
+        self.connections += 1
         waiting = asyncio.Event()  # set while a request is on its way: its response pays the second half-RTT
 
         async def upstream() -> None:
             while data := await client_reader.read(65536):
                 if not waiting.is_set():
+                    self.requests += 1
                     await asyncio.sleep(self.rtt / 2)
                     waiting.set()
                 server_writer.write(data)
@@ -82,5 +86,5 @@ class LatencyProxy:
 
         try:
             await asyncio.gather(upstream(), downstream())
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.CancelledError):  # cancelled: the proxy is stopping
             client_writer.close()

@@ -1,204 +1,117 @@
-"""`make bench`: tfscope against the usual ways, side by side, in one run, on the demo models.
+"""`make bench`: tfscope against the usual ways, side by side, in one run, on the same data.
 
-The gs:// rows go through bench/proxy.py: a loopback proxy adding a round-trip time per request and a
-bandwidth cap (RTT_MS, BANDWIDTH_MBPS; default 30 ms and 100 MB/s). Rows so far (issue 5 lists the rest):
-  1. time to signatures of the MobileNetV2 SavedModel: `tfscope inspect` vs `saved_model_cli show --all`
-     (local folder), and `tfscope inspect gs://` through the emulator;
-  2. loading it from the emulator: cold (download through the cache, then restore in the runtime child)
-     and warm (cache hit) vs `tf.saved_model.load` of a local copy, TensorFlow's import included in both;
-  3. bytes and requests to read the layer table of the .h5 and .keras, against their sizes;
+Rows (issue 5):
+  1. time to the signatures of a MobileNetV2 SavedModel: `tfscope inspect` vs `saved_model_cli show --all`
+     and vs `tf.saved_model.load("gs://...")`;
+  2. full load from the bucket, cold (tfscope: parallel cached download with TensorFlow's import alongside,
+     then restore in a fresh runtime) vs TensorFlow's own gs:// and vs `blob.download_to_filename` file by
+     file then load; warm (cache hit) vs loading a local copy. MobileNetV2 SavedModel and a ~100 MB
+     ResNet50 .keras and .h5;
+  3. bytes and requests to read the layer table of .h5 and .keras files, against their size;
+  4. a prefix of 100,000 objects: the first page and the whole level in the browser, and peak memory,
+     vs a full `list_blobs` listing;
   5. TUI launch to first paint and to the demo bucket's first page (headless pilot);
-  6. warm inference latency reported by tfscope vs the same signature timed in plain TF.
-Writes bench/RESULTS.md and prints the same table. QUICK=1 runs fewer repetitions.
+  6. warm inference latency reported by `tfscope run` vs the same signature timed in plain TensorFlow.
+
+gs:// rows go through bench/proxy.py (RTT_MS per request, BANDWIDTH_MBPS per connection; default 30 ms and
+100 MB/s: a VM reading a bucket in another region). The bench re-runs itself inside `unshare -rnm` so
+TensorFlow's gs:// filesystem reaches the emulator (bench/network.py). Every process times itself from
+its start (imports included); tfscope's loads are timed from the call, a fresh runtime child each time.
+
+Writes BENCH_OUT (default bench/RESULTS.md) and prints the same table. QUICK=1: one run each and a
+20,000-object listing, for a check that the harness works (under 2 minutes).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import shutil
-import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tui.demo import DEMO_BUCKET, demo_data_dir, ensure_demo_data  # noqa: E402
-from tui.formatting import format_size  # noqa: E402
-from tui.storage.emulator import Emulator, offline_env  # noqa: E402
+from common import QUICK, RUNS, Row  # noqa: E402
+from data import ensure_bench_data  # noqa: E402
+from network import BenchNetwork, inside_namespace, namespace_problem, reexec_in_namespace  # noqa: E402
 
-QUICK = os.environ.get("QUICK", "") not in {"", "0"}
-RUNS = 2 if QUICK else 5
 RTT_MS = float(os.environ.get("RTT_MS", "30"))
 BANDWIDTH_MBPS = float(os.environ.get("BANDWIDTH_MBPS", "100"))
-"""The network the gs:// rows see: defaults are a VM reading a bucket in another region."""
-
-
-def timed(command: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    return elapsed
-
-
-def median_of(command: list[str], env: dict[str, str]) -> float:
-    return statistics.median(timed(command, env) for _ in range(RUNS))
-
-
-def imports_tensorflow(uri: str, env: dict[str, str]) -> bool:
-    code = (
-        "import sys, io, contextlib; from tui.cli import main\n"
-        f"with contextlib.redirect_stdout(io.StringIO()): main(['inspect', {uri!r}])\n"
-        "print('tensorflow' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    return done.stdout.strip() == "True"
+LISTING_OBJECTS = 20_000 if QUICK else 100_000
+OUT = Path(os.environ.get("BENCH_OUT") or Path(__file__).with_name("RESULTS.md"))
+NO_NAMESPACE_ENV = "TFSCOPE_BENCH_NO_NAMESPACE"
+"""Why the namespace could not be made (set for the run outside it)."""
 
 
 def main() -> int:
+    if not inside_namespace() and NO_NAMESPACE_ENV not in os.environ:
+        problem = namespace_problem()
+        if problem is None:
+            return reexec_in_namespace()
+        print(f"note: {problem}: the rows that need TensorFlow's gs:// filesystem are skipped", flush=True)
+        os.environ[NO_NAMESPACE_ENV] = problem
+    return bench(os.environ.get(NO_NAMESPACE_ENV, ""))
+
+
+def bench(skip_reason: str) -> int:
+    from inspect_rows import layer_table_rows, signature_rows
+    from load_rows import load_rows
+    from tui_rows import launch_rows, listing_rows
+
+    from tui.storage.emulator import offline_env
+
+    started = time.perf_counter()
     env = {**os.environ, **offline_env(), "TF_CPP_MIN_LOG_LEVEL": "3"}
     os.environ.update(env)
-    data = ensure_demo_data(demo_data_dir())
-    bucket = data / DEMO_BUCKET
-    saved_model = bucket / "serving" / "mobilenet_v2" / "1"
-    tfscope = [sys.executable, "-m", "tui"]
-    saved_model_cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent)) or "saved_model_cli"
-    rows: list[tuple[str, str, str, str]] = []
-
-    ours = median_of([*tfscope, "inspect", str(saved_model)], env)
-    theirs = median_of([saved_model_cli, "show", "--all", "--dir", str(saved_model)], env)
-    rows.append(("1. signatures of MobileNetV2 SavedModel (local)", f"{ours:.2f} s tfscope inspect",
-                 f"{theirs:.2f} s saved_model_cli show --all", f"{theirs / ours:.1f}x faster"))  # fmt: skip
-    assert not imports_tensorflow(str(saved_model), env), "tfscope inspect imported tensorflow"
-
-    from proxy import LatencyProxy
-
-    with Emulator(data) as emulator:
-        proxy = LatencyProxy(emulator.port, rtt=RTT_MS / 1000, bandwidth=BANDWIDTH_MBPS * 1e6)
-        proxy.start()
-        env.update({**emulator.environ(), "STORAGE_EMULATOR_HOST": proxy.url})
-        os.environ.update(env)
-        uri = f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/1/"
-        remote = median_of([*tfscope, "inspect", uri], env)
-        rows.append(("1. signatures of MobileNetV2 SavedModel (gs://)", f"{remote:.2f} s tfscope inspect",
-                     f"{theirs:.2f} s saved_model_cli (local copy)", f"{theirs / remote:.1f}x faster"))  # fmt: skip
-        for name in ("mobilenet_v2.h5", "mobilenet_v2.keras"):
-            done = subprocess.run([*tfscope, "inspect", "--json", f"gs://{DEMO_BUCKET}/models/image/{name}"],
-                                  capture_output=True, text=True, env=env, check=True)  # fmt: skip
-            report = json.loads(done.stdout)
-            share = 100 * report["bytes_read"] / report["size"]
-            seconds = timed([*tfscope, "inspect", f"gs://{DEMO_BUCKET}/models/image/{name}"], env)
-            rows.append((f"3. layer table of {name} (gs://)",
-                         f"{format_size(report['bytes_read'])} in {report['requests']} requests, {seconds:.2f} s",
-                         f"{format_size(report['size'])} (full download)", f"{share:.1f}% of the file"))  # fmt: skip
-
-        rows += load_rows(saved_model, env)
-        rows += launch_rows(env)
-        proxy.stop()
-
-    header = ("row", "tfscope", "the usual way", "ratio")
-    rows.sort(key=lambda row: row[0].split(".")[0])
-    table = "\n".join("| " + " | ".join(r) + " |" for r in [header, ("---",) * 4, *rows])
-    settings = f"{RUNS} runs each, median" + (" (QUICK)" if QUICK else "")
-    report = "\n".join([
-        "# tfscope benchmark results", "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-        f"- Python {platform.python_version()}, TensorFlow {_version('tensorflow-cpu', 'tensorflow')}",
-        f"- settings: {settings}; gs:// rows go to fake-gcs-server through a loopback proxy adding "
-        f"{RTT_MS:g} ms per request and capping bandwidth at {BANDWIDTH_MBPS:g} MB/s (RTT_MS, BANDWIDTH_MBPS)", "",
-        table, "",
-    ])  # fmt: skip
-    print(report)
-    (Path(__file__).parent / "RESULTS.md").write_text(report)
+    data = ensure_bench_data()
+    net = BenchNetwork(data, RTT_MS / 1000, BANDWIDTH_MBPS * 1e6)
+    net.start()
+    os.environ.update(net.tfscope_env)  # for the loads this process drives
+    rows: list[Row] = []
+    try:
+        for section in (
+            lambda: signature_rows(data, net, env, skip_reason),
+            lambda: load_rows(data, net, env, QUICK, skip_reason),
+            lambda: layer_table_rows(net, env),
+            lambda: listing_rows(env, LISTING_OBJECTS, RTT_MS / 1000, BANDWIDTH_MBPS * 1e6),
+            lambda: launch_rows(net, env),
+        ):
+            new = section()
+            for row in new:
+                print(" | ".join(row), flush=True)
+            rows += new
+    finally:
+        net.stop()
+    write_report(rows, net, time.perf_counter() - started)
     return 0
 
 
-PLAIN_TF = """
-import json, sys, time
-start = time.perf_counter()
-import numpy as np, tensorflow as tf
-model = tf.saved_model.load(sys.argv[1])
-loaded = time.perf_counter() - start
-fn = model.signatures["serving_default"]
-x = tf.constant(np.random.default_rng(0).standard_normal((1, 224, 224, 3)).astype("float32"))
-fn(keras_tensor=x)
-runs = []
-for _ in range(int(sys.argv[2])):
-    t = time.perf_counter(); fn(keras_tensor=x); runs.append((time.perf_counter() - t) * 1000)
-runs.sort()
-print(json.dumps({"load_s": loaded, "p50_ms": runs[len(runs) // 2]}))
-"""
-
-
-def load_rows(saved_model: Path, env: dict[str, str]) -> list[tuple[str, str, str, str]]:
-    """Rows 2 and 6: tfscope's load and inference against plain TensorFlow on a local copy."""
-    import tempfile
-
-    from tui.runtime.host import RuntimeHost
-    from tui.runtime.session import load_model
-    from tui.storage import ArtifactKind, GcsStore, Stores, parse_location
-    from tui.storage.cache import ModelCache
-
-    repeat = 20 if QUICK else 100
-    location = parse_location(f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/1/")
-    cold, warm, p50 = [], [], []
-    for _ in range(RUNS):
-        cache = ModelCache(Path(tempfile.mkdtemp(prefix="tfscope-bench-")))
-        for bucket in (cold, warm):
-            host = RuntimeHost()  # a fresh child each time: TensorFlow's import is part of the cost
-            start = time.perf_counter()
-            load_model(Stores(GcsStore()), host, cache, location, ArtifactKind.SAVED_MODEL)
-            bucket.append(time.perf_counter() - start)
-            if bucket is warm:
-                result = host.request("run", doing="bench", signature="serving_default", repeat=repeat,
-                                      inputs={"keras_tensor": {"source": "random"}})  # fmt: skip
-                p50.append(result["timings"]["p50_ms"])
-            host.stop()
-        shutil.rmtree(cache.root, ignore_errors=True)
-    plain = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", PLAIN_TF, str(saved_model), str(repeat)], capture_output=True,
-                              text=True, env=env, check=True)  # fmt: skip
-        plain.append((time.perf_counter() - start, json.loads(done.stdout)))
-    # Import + load as timed inside the process: its interpreter start and TF's slow teardown are not load time.
-    plain_load = statistics.median(r["load_s"] for _, r in plain)
-    plain_p50 = statistics.median(r["p50_ms"] for _, r in plain)
-    ours_cold, ours_warm, ours_p50 = statistics.median(cold), statistics.median(warm), statistics.median(p50)
-    return [
-        ("2. cold load of MobileNetV2 SavedModel from gs:// (download + import TF + restore)",
-         f"{ours_cold:.2f} s", f"{plain_load:.2f} s tf.saved_model.load of a local copy (import included)",
-         f"{ours_cold / plain_load:.2f}x (our overhead: {ours_cold - plain_load:+.2f} s)"),
-        ("2. warm load (cache hit, nothing downloaded)", f"{ours_warm:.2f} s", f"{plain_load:.2f} s",
-         f"{ours_warm / plain_load:.2f}x"),
-        (f"6. warm inference p50 ({repeat} runs, batch 1)", f"{ours_p50:.2f} ms tfscope",
-         f"{plain_p50:.2f} ms plain TF", f"{100 * (ours_p50 / plain_p50 - 1):+.1f}%"),
-    ]  # fmt: skip
-
-
-def launch_rows(env: dict[str, str]) -> list[tuple[str, str, str, str]]:
-    """Row 5: TUI launch to first paint and to the first page of the demo bucket (headless pilot)."""
-    script = str(Path(__file__).parent / "tui_launch.py")
-    results = []
-    for _ in range(RUNS):
-        done = subprocess.run([sys.executable, script, repr(time.time()), f"gs://{DEMO_BUCKET}/"],
-                              capture_output=True, text=True, env=env, check=True)  # fmt: skip
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    paint = statistics.median(r["paint_s"] for r in results)
-    page = statistics.median(r["first_page_s"] for r in results)
-    return [
-        ("5. TUI launch to first paint (headless pilot)", f"{paint:.2f} s", "n/a (no TUI does this)", ""),
-        ("5. TUI launch to the demo bucket's first page (gs://)", f"{page:.2f} s", "n/a", ""),
-    ]
+def write_report(rows: list[Row], net: BenchNetwork, took: float) -> None:
+    rows = sorted(rows, key=lambda row: int(row.row.split(".")[0]))  # stable: each section keeps its order
+    header = Row("row", "tfscope", "the usual way", "ratio")
+    table = "\n".join("| " + " | ".join(r) + " |" for r in [header, Row("---", "---", "---", "---"), *rows])
+    where = (
+        "inside `unshare -rnm` (TensorFlow's gs:// reaches the emulator over https)"
+        if net.in_namespace
+        else f"without a namespace ({os.environ.get(NO_NAMESPACE_ENV, '')}): TensorFlow's gs:// rows skipped"
+    )
+    report = "\n".join([
+        "# tfscope benchmark results", "",
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}; the whole run took {took / 60:.1f} min",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Python {platform.python_version()}, TensorFlow {_version('tensorflow-cpu', 'tensorflow')}, "
+        f"Keras {_version('keras')}, google-cloud-storage {_version('google-cloud-storage')}",
+        f"- settings: median of {RUNS} runs ({'QUICK' if QUICK else 'ResNet50 loads and the listing: 3'}); "
+        f"gs:// goes to fake-gcs-server through a loopback proxy adding {RTT_MS:g} ms per request and "
+        f"capping each connection at {BANDWIDTH_MBPS:g} MB/s (RTT_MS, BANDWIDTH_MBPS); {where}",
+        "- times include each process's imports (TensorFlow's too); tfscope loads start a fresh runtime child",
+        "", table, "",
+    ])  # fmt: skip
+    print(report)
+    OUT.write_text(report)
 
 
 def _version(*distributions: str) -> str:

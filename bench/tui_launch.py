@@ -1,4 +1,5 @@
-"""Row 5 helper: launch the TUI headless (Textual pilot) and print when it painted and showed its first page.
+"""Rows 4 and 5 helper: launch the TUI headless (Textual pilot) on a URI and report when it painted,
+when the first rows showed, when the whole level had arrived, and its peak memory.
 
 Run as `python bench/tui_launch.py SPAWN_TIME URI`; SPAWN_TIME is the parent's time.time() just before it
 started this process, so interpreter start and imports count.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -21,12 +23,18 @@ async def main(spawned: float, uri: str) -> None:
     from tui.storage import GcsStore, Stores
 
     app = TfscopeApp(Stores(GcsStore()), Settings(start=uri))
+    first_rows = None
     async with app.run_test(size=(160, 45)) as pilot:
         painted = time.time()
         while not app.browser.listing_done:
+            if first_rows is None and app.browser.table.row_count:
+                first_rows = time.time()
             await pilot.pause(0.002)
         listed = time.time()
-    print(json.dumps({"paint_s": painted - spawned, "first_page_s": listed - spawned}))
+        rows = app.browser.table.row_count
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"paint_s": painted - spawned, "first_rows_s": (first_rows or listed) - spawned,
+                      "listed_s": listed - spawned, "rows": rows, "peak_mb": peak_mb}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ TensorFlow: it speaks JSON lines to `python -m tui.runtime.child`.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import subprocess
@@ -80,10 +81,8 @@ class RuntimeHost:
             return  # a running child has TensorFlow imported, or a request in flight is importing it
 
         def warm() -> None:
-            try:
+            with contextlib.suppress(TfscopeError):
                 self.request("warm", doing="starting TensorFlow")
-            except TfscopeError:
-                pass
 
         self._warm = threading.Thread(target=warm, daemon=True, name="tfscope-runtime-warm")
         self._warm.start()

@@ -63,20 +63,28 @@ class Emulator:
     Args:
         data_dir: Folder of `<bucket>/<object path>` files to preload, or None for an empty server.
         log_path: Where the server's log goes (never a pipe nobody reads: it would fill and block).
+        tls: (certificate, private key) PEM files to serve https with; the certificate must name 127.0.0.1.
     """
 
-    def __init__(self, data_dir: Path | None = None, log_path: Path | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        log_path: Path | None = None,
+        port: int | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.log_path = log_path or Path(os.devnull)
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
         """Start the server and wait until it answers (preloading many objects takes a while)."""
         args = [
             str(emulator_binary()),
-            "-scheme", "http",
+            "-scheme", "https" if self.tls else "http",
             "-backend", "memory",
             "-host", "127.0.0.1",
             "-port", str(self.port),
@@ -85,6 +93,12 @@ class Emulator:
         ]  # fmt: skip
         if self.data_dir is not None:
             args += ["-data", str(self.data_dir)]
+        context = None
+        if self.tls:
+            import ssl
+
+            args += ["-cert-location", str(self.tls[0]), "-private-key-location", str(self.tls[1])]
+            context = ssl.create_default_context(cafile=str(self.tls[0]))
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
@@ -96,7 +110,7 @@ class Emulator:
                     title="Emulator failed to start",
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/storage/v1/b", timeout=1):
+                with urllib.request.urlopen(f"{self.url}/storage/v1/b", timeout=1, context=context):
                     return
             except OSError:
                 time.sleep(0.05)

@@ -1,0 +1,23 @@
+"""Build the ~100 MB Keras models of row 2: ResNet50 (25.6 M parameters, untrained) as .keras and .h5.
+
+Run by bench/data.py in a child process (`python bench/build_models.py FOLDER`): TensorFlow's import
+stays out of the bench process.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main(folder: Path) -> None:
+    import keras
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = keras.applications.ResNet50(weights=None)
+    model.save(folder / "resnet50.keras")
+    model.save(folder / "resnet50.h5")  # Keras' legacy HDF5 format: still what many zoos hold
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
