@@ -72,6 +72,20 @@ def test_savedmodel_reads_only_its_graph_file(zoo: Path) -> None:
     assert info.requests == 3
 
 
+@pytest.mark.usefixtures("emulator")
+def test_graph_bigger_than_the_guessed_read_is_completed(zoo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """saved_model.pb is read before its size is known; a graph bigger than that first read gets the rest."""
+    from tui.formats import savedmodel
+    from tui.storage import LocalStore
+
+    monkeypatch.setattr(savedmodel, "GUESS_BYTES", 1000)
+    remote = inspect_model(GcsStore(), parse_location(f"gs://{ZOO_BUCKET}/saved/multi/"))
+    local = inspect_model(LocalStore(), parse_location(str(zoo / "saved/multi")))
+    assert (zoo / "saved/multi/saved_model.pb").stat().st_size > 1000
+    assert remote.signatures == local.signatures and remote.variables == local.variables
+    assert remote.details == local.details  # the fingerprint too
+
+
 def test_object_overwritten_mid_read_fails_cleanly(emulator_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads are pinned to the generation first seen: a new upload cannot be mixed in."""
     from tui.errors import TfscopeError

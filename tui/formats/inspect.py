@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
@@ -10,7 +11,7 @@ from tui.formats.checkpoint import read_checkpoint
 from tui.formats.hdf5 import read_hdf5
 from tui.formats.keras_v3 import read_keras
 from tui.formats.model_info import ModelInfo
-from tui.formats.savedmodel import read_saved_model
+from tui.formats.savedmodel import GUESSED_FILES, guess_reads, read_saved_model
 from tui.formats.tflite_model import read_tflite
 from tui.storage import ArtifactKind, Entry, Location, Store
 from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
@@ -45,13 +46,19 @@ def inspect_model(store: Store, location: Location) -> ModelInfo:
 
 
 def _inspect_folder(store: Store, folder: Location) -> ModelInfo:
+    with ThreadPoolExecutor(len(GUESSED_FILES), thread_name_prefix="tfscope-guess") as pool:
+        guesses = guess_reads(store, folder, pool) if folder.is_gcs else {}
+        return _read_folder(store, folder, guesses)
+
+
+def _read_folder(store: Store, folder: Location, guesses: dict[str, Future[bytes]]) -> ModelInfo:
     files = _list_files(store, folder)
     if not files:
         raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path.")
     direct = {_relative(folder, e).split("/")[0] + ("/" if "/" in _relative(folder, e) else "") for e in files}
     kind = folder_kind(direct)
     if kind is ArtifactKind.SAVED_MODEL:
-        return read_saved_model(store, folder, files)
+        return read_saved_model(store, folder, files, guesses=guesses)
     if kind is ArtifactKind.CHECKPOINT:
         return read_checkpoint(store, folder, [e for e in files if "/" not in _relative(folder, e)])
     raise NotAModelError(

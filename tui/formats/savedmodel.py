@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 from google.protobuf import message as proto_message
 from google.protobuf import text_format
 
-from tui.errors import CorruptArtifactError, NotFoundError
+from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
 from tui.formats.keras_config import layers_from_config
 from tui.formats.model_info import Layer, ModelInfo, Signature, TensorSpec, Variable
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import ArtifactKind, Entry, Location, Store
 
+GUESSED_FILES = ("saved_model.pb", "fingerprint.pb")
+GUESS_BYTES = 8 * 1024 * 1024
+"""How much of a guessed file is read before its size is known; most graphs are smaller."""
 SIDE_FILES = ("fingerprint.pb", "keras_metadata.pb")
 """Read alongside saved_model.pb when present: the fingerprint and a Keras 2 model's layer metadata."""
 MAX_PROTO_BYTES = 512 * 1024 * 1024
@@ -24,9 +28,21 @@ INIT_OP_SIGNATURE = "__saved_model_init_op"
 """A signature TF adds for table initialisers: hidden unless asked for."""
 
 
-def read_saved_model(store: Store, folder: Location, files: list[Entry], *, show_init_op: bool = False) -> ModelInfo:
-    """Read the SavedModel in `folder`, whose files (recursive listing) are `files`."""
+def read_saved_model(
+    store: Store,
+    folder: Location,
+    files: list[Entry],
+    *,
+    show_init_op: bool = False,
+    guesses: Mapping[str, Future[bytes]] | None = None,
+) -> ModelInfo:
+    """Read the SavedModel in `folder`, whose files (recursive listing) are `files`.
+
+    `guesses` are reads of the first bytes of files by name (see `guess_reads`), started before the
+    listing came back; what they lack is read now.
+    """
     folder = folder.as_dir()
+    guesses = guesses or {}
     names = {e.location.path[len(folder.path) :]: e for e in files}
     info = ModelInfo(ArtifactKind.SAVED_MODEL, folder.uri)
     info.files = sorted((name, e.size or 0) for name, e in names.items())
@@ -35,8 +51,8 @@ def read_saved_model(store: Store, folder: Location, files: list[Entry], *, show
 
     with ThreadPoolExecutor(len(SIDE_FILES), thread_name_prefix="tfscope-side") as pool:
         # The small side files travel while saved_model.pb does: one round trip on a distant bucket, not three.
-        side = {n: pool.submit(_read_side, store, names[n]) for n in SIDE_FILES if n in names}
-        saved_model = _parse_saved_model(store, folder, names)
+        side = {n: pool.submit(_read_whole, store, names[n], guesses.get(n)) for n in SIDE_FILES if n in names}
+        saved_model = _parse_saved_model(store, folder, names, guesses)
     info.versions["SavedModel schema"] = str(saved_model.saved_model_schema_version)
     ops: Counter[str] = Counter()
     for meta_graph in saved_model.meta_graphs:
@@ -71,12 +87,13 @@ def read_saved_model(store: Store, folder: Location, files: list[Entry], *, show
     return info
 
 
-def _parse_saved_model(store: Store, folder: Location, names: dict[str, Entry]) -> Any:
+def _parse_saved_model(
+    store: Store, folder: Location, names: dict[str, Entry], guesses: Mapping[str, Future[bytes]]
+) -> Any:
     saved_model = message("SavedModel")
     if "saved_model.pb" in names:
         entry = names["saved_model.pb"]
-        _check_size(entry)
-        data = store.read_range(entry.location, 0, entry.size or 0)
+        data = _read_whole(store, entry, guesses.get("saved_model.pb"))
         try:
             saved_model.ParseFromString(data)
         except proto_message.DecodeError as exc:
@@ -166,9 +183,28 @@ def _trainable_names(meta_graph: Any) -> set[str]:
     return names
 
 
-def _read_side(store: Store, entry: Entry) -> bytes:
+def guess_reads(store: Store, folder: Location, pool: Executor) -> dict[str, Future[bytes]]:
+    """Start reading a would-be SavedModel's graph and fingerprint before the folder's listing answers.
+
+    On a distant bucket this saves the round trip between listing and reading. A folder that is no
+    SavedModel costs two quick 404s, and nothing is transferred for it.
+    """
+    return {name: pool.submit(store.read_range, folder.child(name), 0, GUESS_BYTES) for name in GUESSED_FILES}
+
+
+def _read_whole(store: Store, entry: Entry, guess: Future[bytes] | None) -> bytes:
+    """The entry's bytes: those a guess already has, then the rest."""
     _check_size(entry)
-    return store.read_range(entry.location, 0, entry.size or 0)
+    size = entry.size or 0
+    data = b""
+    if guess is not None:
+        try:
+            data = guess.result()[:size]
+        except TfscopeError:
+            data = b""  # an empty object answers a ranged read with 416, for one
+    if len(data) < size:
+        data += store.read_range(entry.location, len(data), size - len(data))
+    return data
 
 
 def _fingerprint(data: Future[bytes]) -> dict[str, str]:
