@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("emulator")
 
 def shown_names(app) -> list[str]:  # type: ignore[no-untyped-def]
     table = app.browser.table
-    return [table.entry(str(key.value)).name for key in table.rows]
+    return [e.name for e in table.shown]
 
 
 async def test_browse_buckets_prefixes_and_models() -> None:
@@ -116,6 +116,24 @@ async def test_a_5000_object_prefix_shows_its_first_page_while_the_rest_streams(
         assert [m.first for m in seen] == [True] + [False] * 5
         await pilot.press("end")
         assert app.browser.table.highlighted_entry.name == f"obj-{PAGING_OBJECTS - 1:05d}.txt"
+
+
+async def test_keys_and_clicks_move_the_cursor_and_the_details_follow() -> None:
+    app = make_test_app(f"gs://{PAGING_BUCKET}/many/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        table = app.browser.table
+        rows_on_screen = table.scrollable_content_region.height - 1  # less the header
+        await pilot.press("pagedown", "pagedown", "down")
+        assert table.cursor == 2 * rows_on_screen + 1
+        top = table.scroll_offset.y
+        assert top <= table.cursor < top + rows_on_screen  # scrolled so the cursor row shows
+        await wait_for(pilot, lambda: app.browser.details.entry == table.highlighted_entry)
+        await pilot.click(table, offset=(5, 3))  # the third row on screen
+        assert table.cursor == top + 2
+        await wait_for(pilot, lambda: app.browser.details.entry.name == f"obj-{top + 2:05d}.txt")
+        await pilot.press("end", "up", "home")
+        assert table.cursor == 0 and table.scroll_offset.y == 0
 
 
 async def test_help_lists_every_key_and_the_palette_has_every_action() -> None:

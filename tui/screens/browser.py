@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import NotFoundError, TfscopeError
@@ -214,8 +214,9 @@ class BrowserScreen(Screen[None]):
             self.table.show_entries(message.entries, keep=self._pending_cursor)
         else:
             self.table.append_entries(message.entries)
-            if self._pending_cursor and self._pending_cursor in self.table.rows:
-                self.table.move_cursor(row=self.table.get_row_index(self._pending_cursor), animate=False)
+            index = self.table.index_of(self._pending_cursor) if self._pending_cursor else None
+            if index is not None:
+                self.table.move_cursor(index)
         self._update_bar()
 
     @on(ListingFinished)
@@ -279,16 +280,16 @@ class BrowserScreen(Screen[None]):
 
     # -- table events -----------------------------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#listing")
-    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        entry = self.table.entry(str(event.row_key.value))
+    @on(LevelTable.RowHighlighted, "#listing")
+    def row_highlighted(self, event: LevelTable.RowHighlighted) -> None:
+        entry = self.table.entry(event.entry.location.uri)  # the table's latest, kind included
         self.details.show_entry(entry)
         if entry is not None:
             self._fetch_details(entry)
         self._update_bar()
 
-    @on(DataTable.RowSelected, "#listing")
-    def row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(LevelTable.RowSelected, "#listing")
+    def row_selected(self, event: LevelTable.RowSelected) -> None:
         self.action_open()
 
     # -- filter -----------------------------------------------------------------------------

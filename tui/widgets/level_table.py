@@ -1,14 +1,25 @@
-"""The listing of one folder level: a DataTable that grows page by page, filters and sorts."""
+"""The listing of one folder level: a table that grows page by page, filters and sorts.
+
+Drawn line by line (Textual's Line API): only the rows on screen are rendered, so appending a page
+costs what the page costs, and a prefix of 100,000 objects stays as quick as one of 100. (A DataTable
+measures every cell of every row it holds: 100,000 rows took 27 s to show, against 5.6 s to list.)
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from typing import ClassVar, NamedTuple
 
-from rich.text import Text
-from textual.binding import Binding
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from tui.formatting import format_size, format_time
 from tui.storage import ArtifactKind, Entry, Location
@@ -26,42 +37,102 @@ class SortKey(enum.Enum):
         return members[(members.index(self) + 1) % len(members)]
 
 
-KIND_STYLE = "bold magenta"
+class Column(NamedTuple):
+    label: str
+    width: int
+    right: bool = False
+
+
+FOLDER_STYLE = Style(bold=True, color="blue")
+KIND_STYLE = Style(bold=True, color="magenta")
 NAME_MIN, NAME_MAX = 12, 64
 """Bounds of the Name column, sized to the level's longest name."""
+COLUMNS = (Column("Kind", 11), Column("Size", 10, right=True), Column("Updated", 23))
 
 
-class LevelTable(DataTable[Text | str]):
+class _RowMessage(Message):
+    def __init__(self, table: LevelTable, entry: Entry) -> None:
+        super().__init__()
+        self.table, self.entry = table, entry
+
+    @property
+    def control(self) -> LevelTable:
+        return self.table
+
+
+class LevelTable(ScrollView, can_focus=True):
     """Folders and objects of one level, with their kind, size and update time.
 
     The owning screen pushes entries in; the table keeps them, and shows those that pass the filter
-    in the chosen order. Keys are the entries' URIs.
+    in the chosen order, with a cursor on one row.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Undescribed: help lists enter under the screen's Open, and arrows need no explaining.
+        Binding("enter", "select", show=False),
+        Binding("up", "cursor_by(-1)", show=False),
+        Binding("down", "cursor_by(1)", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
         Binding("right,l", "screen.enter_folder", "Into", show=False, id="into",
                 tooltip="Browse inside the highlighted folder, even a model folder"),
         Binding("left,backspace,h", "screen.go_up", "Up", id="up", tooltip="Go to the parent folder"),
-        Binding("home", "scroll_top", "First", show=False, id="first", tooltip="Jump to the first row"),
-        Binding("end", "scroll_bottom", "Last", show=False, id="last", tooltip="Jump to the last row"),
+        Binding("home", "first", "First", show=False, id="first", tooltip="Jump to the first row"),
+        Binding("end", "last", "Last", show=False, id="last", tooltip="Jump to the last row"),
     ]  # fmt: skip
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "level-table--header",
+        "level-table--even-row",
+        "level-table--cursor",
+    }
+
+    DEFAULT_CSS = """
+    LevelTable {
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .level-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .level-table--header { background-tint: $foreground 5%; }
+        }
+        & > .level-table--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .level-table--even-row { background: $surface-lighten-1 50%; }
+        &:dark > .level-table--even-row { background: $surface-darken-1 40%; }
+        & > .level-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+
+    class RowHighlighted(_RowMessage):
+        """The cursor is on a new row (also sent when rows first appear)."""
+
+    class RowSelected(_RowMessage):
+        """Enter, or a click on the highlighted row."""
+
     def __init__(self, *, stable_display: bool = False, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self.stable_display = stable_display
         """Hide update times (snapshot tests and screenshots)."""
         self.entries: list[Entry] = []
         """Every entry of the level, filtered or not."""
+        self.shown: list[Entry] = []
+        """The entries that pass the filter, in the order shown."""
         self.filter_text = ""
         """Case-insensitive substring the names must contain."""
         self.sort_key = SortKey.NAME
         """The order rows are shown in."""
+        self.cursor = 0
+        self.name_width = NAME_MIN
         self._by_uri: dict[str, Entry] = {}
-        # Columns now, not on mount: a fast first page can arrive before the mount event.
-        self.add_column("Name", key="name", width=NAME_MIN)
-        self.add_column("Kind", key="kind", width=11)
-        self.add_column("Size", key="size", width=10)
-        self.add_column("Updated", key="updated", width=23)
+        self._index: dict[str, int] = {}  # URI -> position in `shown`
 
     # -- what the screen calls --------------------------------------------------------------
 
@@ -69,16 +140,25 @@ class LevelTable(DataTable[Text | str]):
         """Replace the level with `entries`, keeping the cursor on `keep` (a URI) if present."""
         self.entries = list(entries)
         self._by_uri = {e.location.uri: e for e in self.entries}
+        self.name_width = NAME_MIN
         self._rebuild(keep)
 
     def append_entries(self, entries: list[Entry]) -> None:
         """Add a page. Name order matches the store's, so rows are appended without a rebuild."""
         self.entries.extend(entries)
         self._by_uri.update((e.location.uri, e) for e in entries)
-        if self.sort_key is SortKey.NAME:
-            self.add_rows_for(e for e in entries if self._passes(e))
-        else:
+        if self.sort_key is not SortKey.NAME:
             self._rebuild(self.highlighted_uri)
+            return
+        was_empty = not self.shown
+        for entry in entries:
+            if self._passes(entry):
+                self._index[entry.location.uri] = len(self.shown)
+                self.shown.append(entry)
+        self._fit_name_column(entries)
+        self._resize()
+        if was_empty and self.shown:
+            self.move_cursor(0, announce=True)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -90,32 +170,126 @@ class LevelTable(DataTable[Text | str]):
 
     def set_kind(self, location: Location, kind: ArtifactKind | None) -> None:
         """Mark an entry with the kind a peek or a sniff revealed."""
-        entry = self._by_uri.get(location.uri)
+        uri = location.uri
+        entry = self._by_uri.get(uri)
         if entry is None or entry.kind == kind:
             return
         updated = entry.with_kind(kind)
-        self._by_uri[location.uri] = updated
+        self._by_uri[uri] = updated
         self.entries = [updated if e is entry else e for e in self.entries]
-        if location.uri in self.rows:
-            self.update_cell(location.uri, "kind", _kind_cell(kind))
+        index = self._index.get(uri)
+        if index is not None:
+            self.shown[index] = updated
+            self.refresh_line(index + 1)  # a virtual line: the header is line 0
 
     def entry(self, uri: str) -> Entry | None:
         return self._by_uri.get(uri)
 
-    @property
-    def highlighted_uri(self) -> str | None:
-        if not self.row_count or self.cursor_row < 0:
-            return None
-        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+    def index_of(self, uri: str) -> int | None:
+        """Where the entry with this URI is shown, or None if it is not (filtered out, not listed yet)."""
+        return self._index.get(uri)
 
     @property
     def highlighted_entry(self) -> Entry | None:
-        uri = self.highlighted_uri
-        return self._by_uri.get(uri) if uri else None
+        return self.shown[self.cursor] if 0 <= self.cursor < len(self.shown) else None
 
     @property
-    def visible_count(self) -> int:
-        return self.row_count
+    def highlighted_uri(self) -> str | None:
+        entry = self.highlighted_entry
+        return entry.location.uri if entry else None
+
+    @property
+    def row_count(self) -> int:
+        return len(self.shown)
+
+    visible_count = row_count
+
+    # -- the cursor -------------------------------------------------------------------------
+
+    def move_cursor(self, index: int, *, announce: bool = False) -> None:
+        """Put the cursor on row `index` (clamped) and scroll it into view."""
+        if not self.shown:
+            self.cursor = 0
+            return
+        index = max(0, min(index, len(self.shown) - 1))
+        moved = index != self.cursor
+        self.cursor = index
+        self._scroll_to_cursor()
+        self.refresh()
+        if moved or announce:
+            self.post_message(self.RowHighlighted(self, self.shown[index]))
+
+    def action_cursor_by(self, rows: int) -> None:
+        self.move_cursor(self.cursor + rows)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self.cursor + direction * self._visible_rows())
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self.shown) - 1)
+
+    def action_select(self) -> None:
+        entry = self.highlighted_entry
+        if entry is not None:
+            self.post_message(self.RowSelected(self, entry))
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.scroll_offset.y + event.y - 1
+        if event.y < 1 or not 0 <= index < len(self.shown):
+            return
+        if index == self.cursor:
+            self.action_select()  # a click on the highlighted row opens it, like enter
+        else:
+            self.move_cursor(index)
+
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)  # less the header
+
+    def _scroll_to_cursor(self) -> None:
+        top = self.scroll_offset.y
+        visible = self._visible_rows()
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            cells = [Column("Name", self.name_width), *COLUMNS]
+            style = self.get_component_rich_style("level-table--header")
+            segments = [Segment(_fit(c.label, c.width, c.right), style) for c in cells]
+        else:
+            index = self.scroll_offset.y + y - 1
+            if index >= len(self.shown):
+                return Strip.blank(width, self.rich_style)
+            segments = self._row_segments(index)
+        scroll_x = self.scroll_offset.x
+        return Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+
+    def _row_segments(self, index: int) -> list[Segment]:
+        entry = self.shown[index]
+        base = self.rich_style
+        if index % 2:
+            base += self.get_component_rich_style("level-table--even-row")
+        cursor = self.get_component_rich_style("level-table--cursor") if index == self.cursor else None
+        updated = "" if self.stable_display else format_time(entry.updated)
+        cells = [
+            (_fit(entry.name, self.name_width), FOLDER_STYLE if entry.is_dir else None),
+            (_fit(entry.kind.value if entry.kind else "", COLUMNS[0].width), KIND_STYLE),
+            (_fit(format_size(entry.size), COLUMNS[1].width, right=True), None),
+            (_fit(updated, COLUMNS[2].width), None),
+        ]
+        segments = []
+        for text, style in cells:
+            combined = base + style if style else base
+            segments.append(Segment(text, combined + cursor if cursor else combined))
+        return segments
 
     # -- internals --------------------------------------------------------------------------
 
@@ -133,33 +307,34 @@ class LevelTable(DataTable[Text | str]):
         return shown
 
     def _rebuild(self, keep: str | None) -> None:
-        self.clear()
-        self.add_rows_for(self._ordered(), grow_only=False)
-        if keep and keep in self.rows:
-            self.move_cursor(row=self.get_row_index(keep), animate=False)
-
-    def add_rows_for(self, entries: Iterable[Entry], *, grow_only: bool = True) -> None:
-        shown = list(entries)
-        self._fit_name_column(shown, grow_only)
-        for e in shown:
-            self.add_row(*self._cells(e), key=e.location.uri)
-
-    def _fit_name_column(self, entries: list[Entry], grow_only: bool) -> None:
-        """Size the Name column ourselves: DataTable measures auto-width columns only when it next
-        goes idle, and a frame drawn before that shows every name cut to the header's width."""
-        column = self.columns[ColumnKey("name")]
-        longest = max((len(e.name) for e in entries), default=0)
-        width = min(NAME_MAX, max(NAME_MIN, longest + 1, column.width if grow_only else 0))
-        if width != column.width:
-            column.width = width
+        self.shown = self._ordered()
+        self._index = {e.location.uri: i for i, e in enumerate(self.shown)}
+        self._fit_name_column(self.shown)
+        self._resize()
+        self.cursor = -1  # so that the move below announces the row, even when it is row 0 again
+        position = self._index.get(keep, 0) if keep else 0
+        if self.shown:
+            self.move_cursor(position, announce=True)
+        else:
+            self.cursor = 0
             self.refresh()
 
-    def _cells(self, e: Entry) -> list[Text | str]:
-        name = Text(e.name, style="bold blue") if e.is_dir else Text(e.name)
-        size = Text(format_size(e.size), justify="right")
-        updated = "" if self.stable_display else format_time(e.updated)
-        return [name, _kind_cell(e.kind), size, updated]
+    def _fit_name_column(self, entries: Iterable[Entry]) -> None:
+        longest = max((cell_len(e.name) for e in entries), default=0)
+        self.name_width = min(NAME_MAX, max(self.name_width, longest + 1))
+
+    def _resize(self) -> None:
+        width = sum(c.width + 2 for c in COLUMNS) + self.name_width + 2
+        self.virtual_size = Size(width, len(self.shown) + 1)  # + the header line
+        self.refresh()
 
 
-def _kind_cell(kind: ArtifactKind | None) -> Text:
-    return Text(kind.value, style=KIND_STYLE) if kind else Text("")
+def _fit(text: str, width: int, right: bool = False) -> str:
+    """One cell: `text` cut (with an ellipsis) or padded to `width`, and a space each side."""
+    if cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + "…"
+    elif right:
+        text = " " * (width - cell_len(text)) + text
+    else:
+        text = set_cell_size(text, width)
+    return f" {text} "
