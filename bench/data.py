@@ -16,9 +16,10 @@ BENCH_VERSION = "bench-v1"  # bump when the bench's models change
 BIG_MODELS = ("resnet50.keras", "resnet50.h5")
 
 
-def ensure_bench_data() -> Path:
-    """The `-data` folder for the bench's emulator: `<it>/tfscope-demo/...` and `<it>/tfscope-bench/...`."""
-    demo = ensure_demo_data(demo_data_dir())
+def ensure_bench_data(cache_root: Path | None = None) -> Path:
+    """The `-data` folder for the bench's emulator: `<it>/tfscope-demo/...` and `<it>/tfscope-bench/...`,
+    under `cache_root` (default: the user cache, where `make demo` builds the demo bucket too)."""
+    demo = ensure_demo_data(demo_data_dir(cache_root))
     data = demo.parent / BENCH_VERSION
     big = data / BENCH_BUCKET
     if not all((big / name).is_file() for name in BIG_MODELS):

@@ -18,7 +18,8 @@ gs:// rows go through bench/proxy.py (RTT_MS per request, BANDWIDTH_MBPS per con
 TensorFlow's gs:// filesystem reaches the emulator (bench/network.py). Every process times itself from
 its start (imports included); tfscope's loads are timed from the call, a fresh runtime child each time.
 
-Writes BENCH_OUT (default bench/RESULTS.md) and prints the same table. QUICK=1: one run each and a
+Writes BENCH_OUT (default bench/RESULTS.md) and prints the same table; builds its models once under
+TFSCOPE_BENCH_CACHE (default: the user cache). QUICK=1: one run each and a
 20,000-object listing, for a check that the harness works (under 2 minutes).
 """
 
@@ -42,6 +43,8 @@ RTT_MS = float(os.environ.get("RTT_MS", "30"))
 BANDWIDTH_MBPS = float(os.environ.get("BANDWIDTH_MBPS", "100"))
 LISTING_OBJECTS = 20_000 if QUICK else 100_000
 OUT = Path(os.environ.get("BENCH_OUT") or Path(__file__).with_name("RESULTS.md"))
+CACHE = os.environ.get("TFSCOPE_BENCH_CACHE")
+"""Where the models are built once (default: the user cache, shared with `make demo`)."""
 NO_NAMESPACE_ENV = "TFSCOPE_BENCH_NO_NAMESPACE"
 """Why the namespace could not be made (set for the run outside it)."""
 
@@ -66,7 +69,7 @@ def bench(skip_reason: str) -> int:
     started = time.perf_counter()
     env = {**os.environ, **offline_env(), "TF_CPP_MIN_LOG_LEVEL": "3"}
     os.environ.update(env)
-    data = ensure_bench_data()
+    data = ensure_bench_data(Path(CACHE) if CACHE else None)
     net = BenchNetwork(data, RTT_MS / 1000, BANDWIDTH_MBPS * 1e6)
     net.start()
     os.environ.update(net.tfscope_env)  # for the loads this process drives
