@@ -37,9 +37,12 @@ def _resource(index: int) -> str:
 class ListingServer:
     """`GET /storage/v1/b/<BUCKET>/o?prefix=...&delimiter=/&maxResults=N&pageToken=T` over `count` objects."""
 
-    def __init__(self, count: int = 100_000) -> None:
+    def __init__(self, count: int = 100_000, fields: tuple[str, ...] = ()) -> None:
         self.count = count
         self.resources = [_resource(i) for i in range(count)]
+        self._partial: dict[str, list[str]] = {}  # `fields` selector -> resources cut to it
+        for selector in fields:  # prepared now, not while a timed listing waits
+            self._resources(selector)
         self.pages_served = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self._server.server_address[1]
@@ -66,8 +69,19 @@ class ListingServer:
         end = min(self.count, start + size)
         token = f', "nextPageToken": "{end}"' if end < self.count else ""
         self.pages_served += 1
-        items = ",".join(self.resources[start:end])
+        items = ",".join(self._resources(query.get("fields", [""])[0])[start:end])
         return f'{{"kind": "storage#objects"{token}, "items": [{items}]}}'.encode()
+
+    def _resources(self, fields: str) -> list[str]:
+        """Resources cut to a partial-response selector like GCS does, e.g. `items(name,size),nextPageToken`."""
+        if "items(" not in fields:
+            return self.resources
+        if fields not in self._partial:
+            keep = fields.split("items(", 1)[1].split(")", 1)[0].split(",")
+            self._partial[fields] = [
+                json.dumps({k: v for k, v in json.loads(r).items() if k in keep}) for r in self.resources
+            ]
+        return self._partial[fields]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -11,6 +11,7 @@ from network import BenchNetwork
 from proxy import LatencyProxy
 
 from tui.demo import DEMO_BUCKET
+from tui.storage.gcs import LISTING_FIELDS
 
 
 def _runs(command: list[str], env: dict[str, str], runs: int) -> dict[str, float]:
@@ -20,7 +21,7 @@ def _runs(command: list[str], env: dict[str, str], runs: int) -> dict[str, float
 
 def listing_rows(env: dict[str, str], count: int, rtt: float, bandwidth: float) -> list[Row]:
     """Row 4: time to the first page shown and to the whole level, and peak memory, against a full listing."""
-    server = ListingServer(count)
+    server = ListingServer(count, fields=(LISTING_FIELDS,))
     server.start()
     proxy = LatencyProxy(server.port, rtt, bandwidth)
     proxy.start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -121,7 +123,8 @@ def test_emulator_stopped_mid_listing(emulator_data: Path, monkeypatch: pytest.M
         assert len(next(pages)) == PAGE_SIZE
         server.stop()
         with pytest.raises(EmulatorNotRunningError, match=server.url) as caught:
-            next(pages)
+            for _ in pages:  # the pages read ahead before the stop come first; 6 pages: some are not
+                pass
         assert "STORAGE_EMULATOR_HOST" in caught.value.fix
     finally:
         server.stop()
@@ -131,3 +134,50 @@ def test_environment_is_offline() -> None:
     """The suite itself must never probe the GCE metadata server."""
     assert os.environ["NO_GCE_CHECK"] == "true"
     assert os.environ["GCE_METADATA_HOST"].startswith("127.0.0.1:")
+
+
+def test_listing_asks_only_for_the_fields_it_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GCS honours `fields` (fake-gcs-server ignores it): bench/list_server.py cuts resources like GCS does,
+    so a field the details pane needs but the listing forgot to ask for would come back empty here."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from list_server import BUCKET, PREFIX, ListingServer
+
+    server = ListingServer(2_500)
+    server.start()
+    try:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+        pages = list(GcsStore().list_level(parse_location(f"gs://{BUCKET}/{PREFIX}")))
+    finally:
+        server.stop()
+    assert [len(p) for p in pages] == [1000, 1000, 500]
+    entry = pages[2][-1]
+    assert entry.name == "part-002499-of-100000.tfrecord" and entry.stat is not None
+    stat = entry.stat
+    assert stat.size == 4_002_499 and stat.updated is not None and stat.generation
+    assert stat.crc32c and stat.md5 and stat.content_type and stat.storage_class == "STANDARD"
+
+
+def test_read_ahead_hands_over_errors_and_stops_with_its_reader() -> None:
+    import time
+
+    from tui.storage.gcs import read_ahead
+
+    produced: list[int] = []
+
+    def numbers() -> Iterator[int]:
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    reader = read_ahead(numbers(), depth=2)
+    assert next(reader) == 0
+    reader.close()  # a listing left half-way
+    time.sleep(0.5)
+    assert len(produced) <= 4  # the thread stopped instead of reading on through all 100
+
+    def failing() -> Iterator[int]:
+        yield 1
+        raise ValueError("page 2 failed")
+
+    with pytest.raises(ValueError, match="page 2"):
+        list(read_ahead(failing()))
