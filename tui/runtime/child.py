@@ -86,8 +86,9 @@ class Runtime:
         return {"kind": kind, "signatures": self.signatures(), "tensorflow": tf.__version__}
 
     def op_unload(self) -> dict[str, Any]:
-        self.model = None
-        gc.collect()
+        if self.model is not None:
+            self.model = None
+            gc.collect()  # 0.1 s with TensorFlow imported: only when there is a model to let go of
         return {}
 
     def op_devices(self) -> dict[str, Any]:
