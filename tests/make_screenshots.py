@@ -41,7 +41,7 @@ async def shoot(out: Path, name: str, start: str, keys: tuple[str, ...]) -> None
         await settle(pilot)
         if isinstance(app.screen, ModelScreen):
             screen = app.screen
-            await wait_for(pilot, lambda: screen.info is not None or screen.error is not None)
+            await wait_for(pilot, lambda: screen.inspected)
         for key in keys:
             await pilot.press(key)
             await settle(pilot)

@@ -35,7 +35,7 @@ GPU_LISTING = {
 
 async def load(pilot) -> ModelScreen:  # type: ignore[no-untyped-def]
     app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.info is not None)
+    await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.inspected)
     screen = app.screen
     await pilot.press("l")
     await wait_for(pilot, lambda: screen.loaded or screen.run_error is not None, 180)
@@ -123,7 +123,7 @@ async def test_lambda_model_needs_unsafe_and_a_yes(lambda_model: Path) -> None:
 
     app = make_test_app(str(lambda_model))
     async with app.run_test(size=(150, 45)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.info is not None)
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.inspected)
         screen = app.screen
         assert any("Lambda layer double" in need for need in screen.info.needs)
         await pilot.press("l")  # refused without --unsafe: a notice, nothing loads
@@ -133,7 +133,7 @@ async def test_lambda_model_needs_unsafe_and_a_yes(lambda_model: Path) -> None:
 
     app = make_test_app(str(lambda_model), unsafe=True)
     async with app.run_test(size=(150, 45)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.info is not None)
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.inspected)
         screen = app.screen
         await pilot.press("l")
         assert isinstance(app.screen, ConfirmScreen)

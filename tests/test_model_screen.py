@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("emulator")
 async def wait_for_model(pilot) -> None:  # type: ignore[no-untyped-def]
     """Until the model screen has read its model; a read error fails the test with its message."""
     app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and (app.screen.info or app.screen.error))
+    await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.inspected)
     assert app.screen.error is None, app.screen.error.one_line()
 
 
@@ -95,3 +95,27 @@ async def test_model_help_lists_its_keys() -> None:
         await pilot.press("escape", "y")
         await settle(pilot)
         assert app.clipboard == f"gs://{ZOO_BUCKET}/tflite/int8.tflite"
+
+
+async def test_layers_show_before_their_parameter_counts() -> None:
+    """A .h5's layer table appears from its config; the counts fill in when the weights' headers are read."""
+    from rich.text import Text
+    from textual.message import Message
+
+    from tui.messages import ModelInspected
+
+    seen: list[ModelInspected] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, ModelInspected) and not any(m is message for m in seen):
+            seen.append(message)
+
+    app = make_test_app(f"gs://{ZOO_BUCKET}/keras/wide.h5")
+    async with app.run_test(size=(140, 40), message_hook=hook) as pilot:
+        await wait_for_model(pilot)
+        await wait_for(pilot, lambda: len(seen) == 2)
+        assert [m.info.partial for m in seen] == [True, False]
+        assert [layer.name for layer in seen[0].info.layers] == [layer.name for layer in seen[1].info.layers]
+        layers = app.screen.query_one(LayerTable)
+        total = layers.get_row("__total__")[3]
+        assert isinstance(total, Text) and total.plain == f"{app.screen.info.total_params:,}"

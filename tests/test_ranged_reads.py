@@ -10,6 +10,7 @@ import pytest
 from conftest import DEMO_BUCKET, ZOO_BUCKET
 
 from tui.formats.inspect import inspect_model
+from tui.formats.model_info import ModelInfo
 from tui.storage import GcsStore, parse_location
 from tui.storage.emulator import Emulator
 from tui.storage.ranged import BlockCachedReader
@@ -103,3 +104,22 @@ def test_object_overwritten_mid_read_fails_cleanly(emulator_data: Path, monkeypa
             reader.read()
     finally:
         server.stop()
+
+
+@pytest.mark.usefixtures("emulator")
+@pytest.mark.parametrize("name", ["wide.keras", "wide.h5"])
+def test_layers_from_the_config_come_first(name: str) -> None:
+    """The model screen shows the config's layers after a few requests; parameter counts follow."""
+    store = GcsStore()
+    before = store.stats.snapshot()[0]
+    partial: list[tuple[ModelInfo, int]] = []
+
+    def on_partial(info: ModelInfo) -> None:
+        partial.append((info, store.stats.snapshot()[0] - before))
+
+    full = inspect_model(store, parse_location(f"gs://{ZOO_BUCKET}/keras/{name}"), on_partial=on_partial)
+    ((first, requests_so_far),) = partial
+    assert first.partial and not full.partial
+    assert full.total_params > 0 and not first.variables
+    assert first.layers and [layer.name for layer in first.layers] == [layer.name for layer in full.layers]
+    assert requests_so_far <= 5 and full.requests is not None and full.requests > requests_so_far

@@ -71,7 +71,7 @@ def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
     ids=["overview", "signatures", "layers", "variables", "ops"],
 )
 def test_model_tab(snap_compare, uri: str, key: str) -> None:  # type: ignore[no-untyped-def]
-    read = after(key, until=lambda p: bool(getattr(p.app.screen, "info", None) or getattr(p.app.screen, "error", None)))
+    read = after(key, until=lambda p: getattr(p.app.screen, "inspected", False))
     assert snap_compare(make_test_app(uri), terminal_size=SIZE, run_before=read)
 
 

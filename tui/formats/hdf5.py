@@ -17,9 +17,12 @@ from tui.formats.weights_h5 import DatasetShape, dataset_shapes, h5_errors, open
 from tui.storage import ArtifactKind, Location
 
 
-def read_hdf5(location: Location, raw: BinaryIO, size: int) -> ModelInfo:
-    """Read a legacy Keras `.h5` from `raw`, an open (ranged) file of `size` bytes."""
-    info = ModelInfo(ArtifactKind.HDF5, location.uri, size=size, files=[(location.name, size)])
+def read_hdf5(location: Location, raw: BinaryIO, size: int, weights: bool = True) -> ModelInfo:
+    """Read a legacy Keras `.h5` from `raw`, an open (ranged) file of `size` bytes.
+
+    `weights=False` reads the root attributes only (a few requests): layers without parameter counts.
+    """
+    info = ModelInfo(ArtifactKind.HDF5, location.uri, size=size, files=[(location.name, size)], partial=not weights)
     with open_h5(raw, location.uri) as h5, h5_errors(location.uri):
         attrs = {k: _text(v) for k, v in h5.attrs.items()}
         if "model_weights" in h5:
@@ -33,8 +36,9 @@ def read_hdf5(location: Location, raw: BinaryIO, size: int) -> ModelInfo:
                 "Open it with h5py to see what it holds.",
                 title="Not a Keras model",
             )
-        shapes = dataset_shapes(weights_group)
-        optimizer_shapes = dataset_shapes(h5["optimizer_weights"]) if "optimizer_weights" in h5 else {}
+        # Every dataset header is a request or more on a distant bucket: 100+ for a ResNet50.
+        shapes = dataset_shapes(weights_group) if weights else {}
+        optimizer_shapes = dataset_shapes(h5["optimizer_weights"]) if weights and "optimizer_weights" in h5 else {}
     for key, label in (("keras_version", "Keras"), ("backend", "Backend")):
         if attrs.get(key):
             info.versions[label] = attrs[key]

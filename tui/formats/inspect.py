@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -21,8 +22,14 @@ MAX_FOLDER_FILES = 20_000
 """A model folder with more files than this is not a model folder: stop listing."""
 
 
-def inspect_model(store: Store, location: Location) -> ModelInfo:
+PartialCallback = Callable[[ModelInfo], None]
+
+
+def inspect_model(store: Store, location: Location, on_partial: PartialCallback | None = None) -> ModelInfo:
     """Read the model at `location` (a folder or a file) into a ModelInfo.
+
+    For .keras and .h5 files, `on_partial` first gets what their config alone says (layers, versions,
+    in a few requests) while the weights' headers, one or more requests each, are still being read.
 
     Raises:
         TfscopeError: not a model, damaged, missing, or storage failed; the message says which.
@@ -31,7 +38,7 @@ def inspect_model(store: Store, location: Location) -> ModelInfo:
     before = stats.snapshot() if stats else None
     if not location.is_dir:
         try:
-            info = _inspect_file(store, location)
+            info = _inspect_file(store, location, on_partial)
         except NotFoundError:
             # `gs://b/models/m` may name a folder: GCS has no folders, only prefixes
             if not location.is_gcs:
@@ -67,26 +74,29 @@ def _read_folder(store: Store, folder: Location, guesses: dict[str, Future[bytes
     )
 
 
-def _inspect_file(store: Store, location: Location) -> ModelInfo:
+def _inspect_file(store: Store, location: Location, on_partial: PartialCallback | None) -> ModelInfo:
     # One open (one stat) serves the sniff and the reader: the first block is fetched once.
     with store.open(location) as raw:
         size = raw.seek(0, io.SEEK_END)
         raw.seek(0)
         head = raw.read(SNIFF_BYTES)
-        return _read_file(store, location, raw, size, head)
+        return _read_file(store, location, raw, size, head, on_partial)
 
 
-def _read_file(store: Store, location: Location, raw: BinaryIO, size: int, head: bytes) -> ModelInfo:
+def _read_file(
+    store: Store, location: Location, raw: BinaryIO, size: int, head: bytes, on_partial: PartialCallback | None
+) -> ModelInfo:
     kind = kind_from_magic(head, location.name)
     if kind is None and location.name.endswith(".index"):
         siblings = [e for page in store.list_level(location.parent) for e in page]
         kind = kind_from_name(location.name, [e.name for e in siblings])
         if kind is ArtifactKind.CHECKPOINT:
             return read_checkpoint(store, location, [e for e in siblings if not e.is_dir])
-    if kind is ArtifactKind.KERAS:
-        return read_keras(location, raw, size)
-    if kind is ArtifactKind.HDF5:
-        return read_hdf5(location, raw, size)
+    if kind in (ArtifactKind.KERAS, ArtifactKind.HDF5):
+        reader = read_keras if kind is ArtifactKind.KERAS else read_hdf5
+        if on_partial is not None:
+            on_partial(reader(location, raw, size, weights=False))  # its blocks stay cached for the full read
+        return reader(location, raw, size)
     if kind is ArtifactKind.TFLITE:
         return read_tflite(store, location, size)
     expected = kind_from_name(location.name)

@@ -24,9 +24,13 @@ MAX_CONFIG_BYTES = 64 * 1024 * 1024
 WEIGHTS = "model.weights.h5"
 
 
-def read_keras(location: Location, raw: BinaryIO, size: int) -> ModelInfo:
-    """Read a `.keras` file from `raw`, an open (ranged) file of `size` bytes."""
-    info = ModelInfo(ArtifactKind.KERAS, location.uri, size=size)
+def read_keras(location: Location, raw: BinaryIO, size: int, weights: bool = True) -> ModelInfo:
+    """Read a `.keras` file from `raw`, an open (ranged) file of `size` bytes.
+
+    `weights=False` reads the zip directory and config.json only (a few requests): layers without
+    parameter counts.
+    """
+    info = ModelInfo(ArtifactKind.KERAS, location.uri, size=size, partial=not weights)
     try:
         archive = zipfile.ZipFile(raw)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -38,7 +42,7 @@ def read_keras(location: Location, raw: BinaryIO, size: int) -> ModelInfo:
         info.files = [(i.filename, i.file_size) for i in archive.infolist()]
         config = _json_member(archive, "config.json", location)
         metadata = _json_member(archive, "metadata.json", location, required=False)
-        weights = _weight_shapes(archive, raw, location)
+        shapes = _weight_shapes(archive, raw, location) if weights else {}
     if metadata.get("keras_version"):
         info.versions["Keras"] = str(metadata["keras_version"])
     if metadata.get("date_saved"):
@@ -48,11 +52,11 @@ def read_keras(location: Location, raw: BinaryIO, size: int) -> ModelInfo:
     if isinstance(compile_config, dict) and compile_config.get("optimizer"):
         info.details["Compiled with"] = _compile_summary(compile_config)
     groups = _layer_groups(config)
-    info.layers = layers_from_config(config, lambda path, _raw: _params_under(weights, groups.get(tuple(path))))
+    info.layers = layers_from_config(config, lambda path, _raw: _params_under(shapes, groups.get(tuple(path))))
     if not info.layers:  # a subclassed model: its config lists no layers, its weights file does
-        info.layers = _layers_from_weights(weights)
+        info.layers = _layers_from_weights(shapes)
     names = {group: "/".join(path) for path, group in groups.items()}
-    info.variables = [_variable(path, shape, dtype, names) for path, (shape, dtype) in weights.items()]
+    info.variables = [_variable(path, shape, dtype, names) for path, (shape, dtype) in shapes.items()]
     info.needs.extend(f"custom object {name}" for name in custom_objects(config))
     info.needs.extend(
         f"safe_mode=False for Lambda layer {name} (runs its Python code)" for name in lambda_layers(config)

@@ -96,6 +96,8 @@ class ModelInfo:
     """Bytes fetched from storage to build this, when the store counts them (GCS does)."""
     requests: int | None = None
     """Requests made to storage to build this, when the store counts them."""
+    partial: bool = False
+    """Read from the config alone: parameter counts and variables are still being read (see inspect_model)."""
 
     @property
     def model_variables(self) -> list[Variable]:

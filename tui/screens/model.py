@@ -128,21 +128,32 @@ class ModelScreen(Screen[None]):
 
     # -- reading ----------------------------------------------------------------------------
 
+    @property
+    def inspected(self) -> bool:
+        """The whole read is done (parameter counts included), or it failed."""
+        return (self.info is not None and not self.info.partial) or self.error is not None
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="inspect", description="read model metadata")
     def _inspect(self) -> None:
-        info = inspect_model(self.stores.for_location(self.location), self.location)
-        if not get_current_worker().is_cancelled:
-            self.post_message(ModelInspected(info))
+        worker = get_current_worker()
+
+        def show(info: ModelInfo) -> None:
+            if not worker.is_cancelled:
+                self.post_message(ModelInspected(info))
+
+        # .keras/.h5: the layers from the config show first, parameter counts follow (see inspect_model)
+        show(inspect_model(self.stores.for_location(self.location), self.location, on_partial=show))
 
     @on(ModelInspected)
     def model_inspected(self, message: ModelInspected) -> None:
         self.info = info = message.info
         title = Text.assemble((info.kind.value, "bold magenta"), "  ", (info.uri, "bold"))
-        title.append(f"  {info.total_params:,} params · {format_size(info.size)}", style="dim")
+        params = "reading parameters…" if info.partial else f"{info.total_params:,} params"
+        title.append(f"  {params} · {format_size(info.size)}", style="dim")
         self.query_one("#model-title", Static).update(title)
         self.query_one("#overview-body", Static).update(self._overview(info))
         self.query_one("#signatures-body", Static).update(self._signatures(info))
-        self.query_one(LayerTable).show(info.layers)
+        self.query_one(LayerTable).show(info.layers, partial=info.partial)
         self.query_one(LayerTable).display = bool(info.layers)
         self.query_one("#layers-note", Static).update(_no_layers_note(info) if not info.layers else "")
         self._fill_variables()
@@ -181,7 +192,10 @@ class ModelScreen(Screen[None]):
             table.add_row("Size on storage", f"{format_size(info.size)} in {len(info.files)} file(s)")
         for label, version in info.versions.items():
             table.add_row(label, version)
-        table.add_row("Parameters", f"{info.total_params:,}")
+        if info.partial:
+            table.add_row("Parameters", Text("reading the weights' headers…", style="dim"))
+        else:
+            table.add_row("Parameters", f"{info.total_params:,}")
         for dtype, (count, nbytes) in info.params_by_dtype().items():
             table.add_row("", f"{dtype}: {count:,} ({format_size(nbytes)})")
         if info.tag_sets:

@@ -30,13 +30,24 @@ class LayerTable(DataTable[Text | str]):
         """Case-insensitive substring of a layer's name or class; matches inside nested models show too."""
         self.order = SORTS[0]
         """One of SORTS."""
+        self.partial = False
+        """Parameter counts still being read."""
         for label, key in (("Layer", "name"), ("Class", "class"), ("Output shape", "shape"), ("Params", "params"),
                            ("Trainable", "trainable"), ("Connected to", "connected")):  # fmt: skip
             self.add_column(label, key=key)
 
-    def show(self, layers: list[Layer]) -> None:
+    def show(self, layers: list[Layer], partial: bool = False) -> None:
+        """Show `layers`; `partial`: their parameter counts are still being read (shown as …)."""
         self.model_layers = layers
-        self.refresh_rows()
+        self.partial = partial
+        self.refresh_rows(keep=self.highlighted_key)
+
+    @property
+    def highlighted_key(self) -> str | None:
+        """The row under the cursor (a layer path), kept when the rows are refilled."""
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text.lower()
@@ -61,11 +72,12 @@ class LayerTable(DataTable[Text | str]):
             marker = ("▾ " if path in self.expanded else "▸ ") if layer.children else "  "
             name = Text("  " * depth + marker + layer.name, style="bold" if layer.children else "")
             trainable = "" if layer.trainable is None else ("yes" if layer.trainable else "no")
-            self.add_row(name, layer.class_name, layer.output_shape or "", Text(f"{layer.params:,}", justify="right"),
+            params = "…" if self.partial else f"{layer.params:,}"
+            self.add_row(name, layer.class_name, layer.output_shape or "", Text(params, justify="right"),
                          trainable, ", ".join(layer.connected_to), key=path)  # fmt: skip
-        total = sum(layer.params for layer in self.model_layers)
+        total = "…" if self.partial else f"{sum(layer.params for layer in self.model_layers):,}"
         self.add_row(Text("Total", style="bold"), f"{len(self.model_layers)} layers", "",
-                     Text(f"{total:,}", style="bold", justify="right"), "", "", key=TOTAL_KEY)  # fmt: skip
+                     Text(total, style="bold", justify="right"), "", "", key=TOTAL_KEY)  # fmt: skip
         if keep and keep in self.rows:
             self.move_cursor(row=self.get_row_index(keep), animate=False)
 
