@@ -210,6 +210,18 @@ def test_cancel_mid_load(zoo: Path) -> None:
         runtime.stop()
 
 
+def test_cancel_while_tensorflow_imports_also_stops_the_load_waiting_for_it(zoo: Path) -> None:
+    runtime = RuntimeHost()
+    try:
+        runtime.prewarm()  # holds the child while TensorFlow imports
+        threading.Timer(0.5, runtime.cancel).start()
+        with pytest.raises(RuntimeCancelledError):
+            runtime.request("load", doing="loading", path=str(zoo / "saved/exported"), kind="SavedModel")
+        assert not runtime.running
+    finally:
+        runtime.stop()
+
+
 def test_safe_mode_refusal_says_what_to_do(tmp_path: Path, host: RuntimeHost) -> None:
     import keras
 

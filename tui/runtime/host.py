@@ -50,6 +50,7 @@ class RuntimeHost:
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._lock = threading.Lock()
         self._cancelled = False
+        self._cancels = 0  # how many cancels so far: a request waiting its turn checks it did not miss one
         self._warm: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -106,7 +107,9 @@ class RuntimeHost:
             process.wait()
 
     def cancel(self) -> None:
-        """Stop what the child is doing by killing it; the next request starts a fresh one."""
+        """Stop what the child is doing by killing it, and the requests waiting for it; the next
+        request starts a fresh one."""
+        self._cancels += 1
         self._cancelled = True
         self.stop()
 
@@ -119,7 +122,10 @@ class RuntimeHost:
             op: The child's operation ("load", "devices", "placement", "run", ...).
             doing: What this is, for messages ("loading gs://b/m").
         """
+        cancels = self._cancels
         with self._lock:
+            if self._cancels != cancels:  # cancelled while waiting (say, behind TensorFlow's import)
+                raise RuntimeCancelledError(f"Stopped {doing}.", "Press l to load again.")
             self._cancelled = False
             self.start()
             process = self._process

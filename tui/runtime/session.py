@@ -10,7 +10,7 @@ from typing import Any
 
 from tui.runtime.host import RuntimeHost
 from tui.storage import ArtifactKind, Entry, Location, Stores
-from tui.storage.cache import ModelCache, ProgressCallback
+from tui.storage.cache import DownloadCancelled, ModelCache, ProgressCallback
 
 
 @dataclass
@@ -61,6 +61,8 @@ def load_model(
         local = Path(location.path)
     if kind is ArtifactKind.CHECKPOINT and local.is_dir():
         local = _checkpoint_prefix(local)
+    if cancelled():
+        raise DownloadCancelled(f"Stopped loading {location.uri}.")
     if host.warming:
         on_phase("import TensorFlow")  # the download finished first: say what the wait is for
     result = host.request(
