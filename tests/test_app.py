@@ -186,6 +186,15 @@ async def test_local_folders_are_marked_too(model_files: Path) -> None:
         assert app.browser.table.highlighted_entry.name == "classifier/"
 
 
+async def test_names_with_control_characters_cannot_reach_the_terminal(tmp_path: Path) -> None:
+    (tmp_path / "evil\x1b[2Jname\nsplit.txt").write_text("x")
+    app = make_test_app(str(tmp_path))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.browser.listing_done)
+        line = app.browser.table.render_line(1).text
+        assert line.startswith(" evil?[2Jname?split") and "\x1b" not in line and "\n" not in line
+
+
 async def test_no_argument_with_the_emulator_lists_buckets() -> None:
     app = make_test_app(None)
     async with app.run_test(size=(140, 40)) as pilot:

@@ -181,3 +181,15 @@ def test_read_ahead_hands_over_errors_and_stops_with_its_reader() -> None:
 
     with pytest.raises(ValueError, match="page 2"):
         list(read_ahead(failing()))
+
+
+@pytest.mark.usefixtures("emulator")
+def test_peeking_at_a_first_page_costs_one_request() -> None:
+    """The browser peeks at sub-folders' first pages to mark models: read-ahead must not fetch a second."""
+    import time
+
+    store = GcsStore()
+    before = store.stats.snapshot()[0]
+    first = next(iter(store.list_level(parse_location(f"gs://{PAGING_BUCKET}/many/"))))
+    time.sleep(0.5)
+    assert len(first) == PAGE_SIZE and store.stats.snapshot()[0] - before == 1

@@ -217,6 +217,8 @@ class BrowserScreen(Screen[None]):
             index = self.table.index_of(self._pending_cursor) if self._pending_cursor else None
             if index is not None:
                 self.table.move_cursor(index)
+        if self._pending_cursor and self.table.index_of(self._pending_cursor) is not None:
+            self._pending_cursor = None  # found: later pages must not pull the cursor back to it
         self._update_bar()
 
     @on(ListingFinished)

@@ -118,7 +118,7 @@ class GcsStore:
             ).pages
             folder = Location(GCS_SCHEME, location.bucket, prefix)
             first = True
-            for page in read_ahead(pages):
+            for page in _first_then_ahead(pages):
                 entries = [Entry(Location(GCS_SCHEME, location.bucket, p)) for p in page.prefixes]
                 entries += [
                     Entry(Location(GCS_SCHEME, location.bucket, b.name), _stat(b))
@@ -194,6 +194,17 @@ class GcsStore:
             blob.download_to_filename(str(dest), **self._call_options())
 
 
+def _first_then_ahead(pages: Iterator[T]) -> Iterator[T]:
+    """The first page as it comes, then the rest read ahead: a caller that only peeks at a folder's
+    first page (to see whether it is a model) must not pay for a second one."""
+    pages = iter(pages)
+    first = next(pages, None)
+    if first is None:
+        return
+    yield first
+    yield from read_ahead(pages)
+
+
 def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """Yield `items`, fetched by a thread up to `depth` ahead.
 
@@ -204,18 +215,22 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(entry: tuple[bool, Any]) -> bool:
+        """Hand one thing over; False once the consumer has gone (the thread then ends)."""
+        while not stop.is_set():
+            with contextlib.suppress(Full):
+                queue.put(entry, timeout=0.1)
+                return True
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    with contextlib.suppress(Full):
-                        queue.put((True, item), timeout=0.1)
-                        break
-                if stop.is_set():
+                if not put((True, item)):
                     return
-            queue.put((False, None))
+            put((False, None))
         except BaseException as exc:  # noqa: BLE001 (handed to the consumer, which raises it)
-            queue.put((False, exc))
+            put((False, exc))
 
     threading.Thread(target=produce, daemon=True, name="tfscope-read-ahead").start()
     try:

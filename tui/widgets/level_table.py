@@ -133,11 +133,13 @@ class LevelTable(ScrollView, can_focus=True):
         self.name_width = NAME_MIN
         self._by_uri: dict[str, Entry] = {}
         self._index: dict[str, int] = {}  # URI -> position in `shown`
+        self._announced: str | None = None  # the URI last sent as RowHighlighted
 
     # -- what the screen calls --------------------------------------------------------------
 
     def show_entries(self, entries: list[Entry], keep: str | None = None) -> None:
         """Replace the level with `entries`, keeping the cursor on `keep` (a URI) if present."""
+        self._announced = None  # a new level: its first highlighted row is news even if the URI is not
         self.entries = list(entries)
         self._by_uri = {e.location.uri: e for e in self.entries}
         self.name_width = NAME_MIN
@@ -158,7 +160,7 @@ class LevelTable(ScrollView, can_focus=True):
         self._fit_name_column(entries)
         self._resize()
         if was_empty and self.shown:
-            self.move_cursor(0, announce=True)
+            self.move_cursor(0)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -206,18 +208,18 @@ class LevelTable(ScrollView, can_focus=True):
 
     # -- the cursor -------------------------------------------------------------------------
 
-    def move_cursor(self, index: int, *, announce: bool = False) -> None:
+    def move_cursor(self, index: int) -> None:
         """Put the cursor on row `index` (clamped) and scroll it into view."""
         if not self.shown:
             self.cursor = 0
             return
-        index = max(0, min(index, len(self.shown) - 1))
-        moved = index != self.cursor
-        self.cursor = index
+        self.cursor = max(0, min(index, len(self.shown) - 1))
         self._scroll_to_cursor()
         self.refresh()
-        if moved or announce:
-            self.post_message(self.RowHighlighted(self, self.shown[index]))
+        entry = self.shown[self.cursor]
+        if entry.location.uri != self._announced:  # not on every filter keystroke: it refetches details
+            self._announced = entry.location.uri
+            self.post_message(self.RowHighlighted(self, entry))
 
     def action_cursor_by(self, rows: int) -> None:
         self.move_cursor(self.cursor + rows)
@@ -251,10 +253,11 @@ class LevelTable(ScrollView, can_focus=True):
     def _scroll_to_cursor(self) -> None:
         top = self.scroll_offset.y
         visible = self._visible_rows()
+        # force: a table just refilled has not had its scrollbars laid out, and would ignore the scroll
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
+            self.scroll_to(y=self.cursor, animate=False, force=True)
         elif self.cursor >= top + visible:
-            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, force=True)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -311,12 +314,12 @@ class LevelTable(ScrollView, can_focus=True):
         self._index = {e.location.uri: i for i, e in enumerate(self.shown)}
         self._fit_name_column(self.shown)
         self._resize()
-        self.cursor = -1  # so that the move below announces the row, even when it is row 0 again
         position = self._index.get(keep, 0) if keep else 0
         if self.shown:
-            self.move_cursor(position, announce=True)
+            self.move_cursor(position)
         else:
             self.cursor = 0
+            self._announced = None
             self.refresh()
 
     def _fit_name_column(self, entries: Iterable[Entry]) -> None:
@@ -329,8 +332,13 @@ class LevelTable(ScrollView, can_focus=True):
         self.refresh()
 
 
+CONTROLS = {c: "?" for c in [*range(0x20), 0x7F]}
+"""Object names may hold newlines or ESC: drawn raw they would break the line or the terminal."""
+
+
 def _fit(text: str, width: int, right: bool = False) -> str:
     """One cell: `text` cut (with an ellipsis) or padded to `width`, and a space each side."""
+    text = text.translate(CONTROLS)
     if cell_len(text) > width:
         text = set_cell_size(text, width - 1) + "…"
     elif right:
