@@ -199,9 +199,12 @@ def _read_whole(store: Store, entry: Entry, guess: Future[bytes] | None) -> byte
     data = b""
     if guess is not None:
         try:
-            data = guess.result()[:size]
+            data = guess.result()
         except TfscopeError:
             data = b""  # an empty object answers a ranged read with 416, for one
+        if len(data) < GUESS_BYTES and len(data) != size:
+            data = b""  # the whole object, but not the size listed: it was replaced in between
+        data = data[:size]
     if len(data) < size:
         data += store.read_range(entry.location, len(data), size - len(data))
     return data
