@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,10 +14,7 @@ from data import BENCH_BUCKET
 from network import BenchNetwork
 
 from tui.demo import DEMO_BUCKET
-from tui.runtime.host import RuntimeHost
-from tui.runtime.session import load_model
-from tui.storage import ArtifactKind, GcsStore, Stores, parse_location
-from tui.storage.cache import ModelCache
+from tui.storage import ArtifactKind
 
 
 class Model(NamedTuple):
@@ -44,7 +40,7 @@ def load_rows(data: Path, net: BenchNetwork, env: dict[str, str], quick: bool, s
     rows: list[Row] = []
     for model in MODELS:
         uri = f"gs://{model.bucket}/{model.path}"
-        ours = _tfscope_loads(model, net, with_inference=model.kind is ArtifactKind.SAVED_MODEL, quick=quick)
+        ours = _tfscope_loads(model, net, env, with_inference=model.kind is ArtifactKind.SAVED_MODEL, quick=quick)
         cold, warm = statistics.median(ours["cold"]), statistics.median(ours["warm"])
         cold_requests = int(ours["requests"][-1])
         label = f"2. cold load, {model.label}"
@@ -78,29 +74,27 @@ def load_rows(data: Path, net: BenchNetwork, env: dict[str, str], quick: bool, s
     return rows
 
 
-def _tfscope_loads(model: Model, net: BenchNetwork, with_inference: bool, quick: bool) -> dict[str, list[float]]:
-    """Cold (empty cache, fresh runtime: TF's import included) then warm (cache hit, fresh runtime)."""
-    location = parse_location(f"gs://{model.bucket}/{model.path}")
+def _tfscope_loads(model: Model, net: BenchNetwork, env: dict[str, str], with_inference: bool,
+                   quick: bool) -> dict[str, list[float]]:  # fmt: skip
+    """Cold (empty cache, fresh runtime: TF's import included) then warm (cache hit, fresh runtime), each in
+    a fresh process timed from its start, like the usual ways."""
+    uri = f"gs://{model.bucket}/{model.path}"
+    repeat = str(REPEAT_QUICK if quick else REPEAT) if with_inference else "0"
     result: dict[str, list[float]] = {"cold": [], "warm": [], "p50": [], "requests": []}
     for _ in range(model.runs):
-        cache = ModelCache(Path(tempfile.mkdtemp(prefix="tfscope-bench-cache-")))
+        cache = tempfile.mkdtemp(prefix="tfscope-bench-cache-")
         try:
             for phase in ("cold", "warm"):
-                host = RuntimeHost()  # a fresh child each time: TensorFlow's import is part of the cost
                 before = net.proxy.requests
-                start = time.perf_counter()
-                load_model(Stores(GcsStore()), host, cache, location, model.kind)
-                result[phase].append(time.perf_counter() - start)
+                command = [PYTHON, "bench/tfscope_load.py", uri, model.kind.value, cache]
+                done = json_of([*command, repeat if phase == "warm" else "0"], {**env, **net.tfscope_env})
+                result[phase].append(done["load_s"])
                 if phase == "cold":
                     result["requests"].append(net.proxy.requests - before)
-                if phase == "warm" and with_inference:
-                    run = host.request("run", doing="bench", signature="serving_default",
-                                       repeat=REPEAT_QUICK if quick else REPEAT,
-                                       inputs={"keras_tensor": {"source": "random"}})  # fmt: skip
-                    result["p50"].append(run["timings"]["p50_ms"])
-                host.stop()
+                if "p50_ms" in done:
+                    result["p50"].append(done["p50_ms"])
         finally:
-            shutil.rmtree(cache.root, ignore_errors=True)
+            shutil.rmtree(cache, ignore_errors=True)
     return result
 
 

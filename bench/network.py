@@ -54,8 +54,8 @@ def inside_namespace() -> bool:
 class BenchNetwork:
     """The emulator and its proxy; `tfscope_env` for google-cloud-storage users, `tf_env` for TF's gs://."""
 
-    def __init__(self, data: Path, rtt: float, bandwidth: float) -> None:
-        self.data, self.rtt, self.bandwidth = data, rtt, bandwidth
+    def __init__(self, data: Path, rtt: float, bandwidth: float, shared: bool = False) -> None:
+        self.data, self.rtt, self.bandwidth, self.shared = data, rtt, bandwidth, shared
         self.in_namespace = inside_namespace()
         self.tf_env: dict[str, str] | None = None
         self.tfscope_env: dict[str, str] = {}
@@ -66,7 +66,7 @@ class BenchNetwork:
             cert, key = self._namespace_setup()
             self.emulator = Emulator(self.data, port=4443, tls=(cert, key))
             self.emulator.start()
-            self.proxy = LatencyProxy(4443, self.rtt, self.bandwidth, port=443)
+            self.proxy = LatencyProxy(4443, self.rtt, self.bandwidth, port=443, shared=self.shared)
             self.proxy.start()
             ca = {"REQUESTS_CA_BUNDLE": str(cert), "CURL_CA_BUNDLE": str(cert), "SSL_CERT_FILE": str(cert)}
             self.tfscope_env = {**offline_env(), **ca, "STORAGE_EMULATOR_HOST": f"https://{STORAGE_HOSTS[1]}"}
@@ -75,7 +75,7 @@ class BenchNetwork:
         else:
             self.emulator = Emulator(self.data)
             self.emulator.start()
-            self.proxy = LatencyProxy(self.emulator.port, self.rtt, self.bandwidth)
+            self.proxy = LatencyProxy(self.emulator.port, self.rtt, self.bandwidth, shared=self.shared)
             self.proxy.start()
             self.tfscope_env = {**offline_env(), "STORAGE_EMULATOR_HOST": self.proxy.url}
 

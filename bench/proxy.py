@@ -15,10 +15,16 @@ import time
 class LatencyProxy:
     """Forwards 127.0.0.1:<port> to `target` with `rtt` seconds per request and `bandwidth` bytes/s."""
 
-    def __init__(self, target_port: int, rtt: float = 0.030, bandwidth: float = 100e6, port: int = 0) -> None:
+    def __init__(
+        self, target_port: int, rtt: float = 0.030, bandwidth: float = 100e6, port: int = 0, shared: bool = False
+    ) -> None:
         self.target_port = target_port
         self.rtt = rtt
         self.bandwidth = bandwidth
+        self.shared = shared
+        """One cap for all connections together (a VM's link), instead of one per connection (GCS's
+        per-stream throughput, which parallel downloads add up)."""
+        self._free_at = 0.0  # shared cap: when the link is free for the next chunk
         self.port = port  # 0: any free port; 443 inside the namespace, where TensorFlow expects Google's hosts
         self.requests = 0  # request/response exchanges seen (a TLS handshake counts as one, as it costs one RTT)
         self.connections = 0
@@ -77,9 +83,13 @@ class LatencyProxy:
                     await asyncio.sleep(self.rtt / 2)
                     waiting.clear()
                 started = time.monotonic()
+                due = len(data) / self.bandwidth
+                if self.shared:  # queue behind the other connections' chunks (one event loop: no lock)
+                    self._free_at = max(started, self._free_at) + due
+                    due = self._free_at - started
                 client_writer.write(data)
                 await client_writer.drain()
-                pause = len(data) / self.bandwidth - (time.monotonic() - started)
+                pause = due - (time.monotonic() - started)
                 if pause > 0:
                     await asyncio.sleep(pause)
             client_writer.close()
