@@ -32,12 +32,15 @@ INSIDE_ENV = "TFSCOPE_BENCH_NAMESPACE"
 
 def namespace_problem() -> str | None:
     """Why `unshare -rnm` cannot make the namespace here, or None when it can."""
+    # The same steps as _namespace_setup, so a machine that allows unshare but not the mount (or lacks
+    # `ip`) is found here, not half-way through the bench.
+    probe = "mount --bind /etc/hosts /etc/hosts && ip link set lo up"
     try:
-        done = subprocess.run(["unshare", "-rnm", "true"], capture_output=True, text=True, timeout=10)
+        done = subprocess.run(["unshare", "-rnm", "sh", "-c", probe], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"unshare is not available ({exc})"
     if done.returncode != 0:
-        return f"`unshare -rnm` failed: {done.stderr.strip() or done.returncode}"
+        return f"`unshare -rnm sh -c '{probe}'` failed: {done.stderr.strip() or done.returncode}"
     return None
 
 

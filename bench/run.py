@@ -104,13 +104,14 @@ def write_report(rows: list[Row], net: BenchNetwork, took: float) -> None:
         if net.in_namespace
         else f"without a namespace ({os.environ.get(NO_NAMESPACE_ENV, '')}): TensorFlow's gs:// rows skipped"
     )
+    runs = "one run each (QUICK)" if QUICK else f"median of {RUNS} runs (ResNet50 loads and the listing: 3)"
     report = "\n".join([
         "# tfscope benchmark results", "",
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}; the whole run took {took / 60:.1f} min",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         f"- Python {platform.python_version()}, TensorFlow {_version('tensorflow-cpu', 'tensorflow')}, "
         f"Keras {_version('keras')}, google-cloud-storage {_version('google-cloud-storage')}",
-        f"- settings: median of {RUNS} runs ({'QUICK' if QUICK else 'ResNet50 loads and the listing: 3'}); "
+        f"- settings: {runs}; "
         f"gs:// goes to fake-gcs-server through a loopback proxy adding {RTT_MS:g} ms per request and "
         f"capping {'all connections together' if SHARED else 'each connection'} at {BANDWIDTH_MBPS:g} MB/s "
         f"(RTT_MS, BANDWIDTH_MBPS, BANDWIDTH_SHARED); {where}",
