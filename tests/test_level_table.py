@@ -1,0 +1,41 @@
+"""The listing table on its own: pages in any order, sorted as they come, filtered, with a cursor."""
+
+from __future__ import annotations
+
+import random
+
+from textual.app import App, ComposeResult
+
+from tui.storage import Entry, Location
+from tui.storage.base import ObjectStat
+from tui.widgets.level_table import LevelTable, SortKey
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LevelTable(id="listing")
+
+
+def entries(count: int) -> list[Entry]:
+    sizes = random.Random(0).sample(range(count * 10), count)
+    return [Entry(Location("gs", "b", f"p/obj-{i:05d}"), ObjectStat(size=sizes[i])) for i in range(count)]
+
+
+async def test_pages_arriving_while_sorted_by_size_are_merged_in_order() -> None:
+    everything = entries(3000)
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(LevelTable)
+        table.show_entries(everything[:1000])
+        table.set_sort(SortKey.SIZE)
+        table.move_cursor(5)
+        highlighted = table.highlighted_uri
+        table.append_entries(everything[1000:2000])
+        table.append_entries(everything[2000:])
+        await pilot.pause()
+        assert [e.size for e in table.shown] == sorted((e.size or 0 for e in everything), reverse=True)
+        assert table.highlighted_uri == highlighted  # the cursor stays on its entry as rows move
+        assert all(table.index_of(e.location.uri) == i for i, e in enumerate(table.shown))
+        table.set_filter("obj-029")
+        assert {e.name for e in table.shown} == {f"obj-{i:05d}" for i in range(2900, 3000)}
+        assert [e.size for e in table.shown] == sorted((e.size or 0 for e in table.shown), reverse=True)
