@@ -147,7 +147,7 @@ class LevelTable(ScrollView, can_focus=True):
         self._rebuild(keep)
 
     def append_entries(self, entries: list[Entry]) -> None:
-        """Add a page. Name order matches the store's, so rows are appended without a rebuild."""
+        """Add a page: appended in name order (the store's), inserted in place in the other orders."""
         self.entries.extend(entries)
         self._by_uri.update((e.location.uri, e) for e in entries)
         key = _ORDER[self.sort_key]
