@@ -121,3 +121,20 @@ def test_empty_checkpoint_index(tmp_path: Path) -> None:
     (tmp_path / "ckpt-1.data-00000-of-00001").write_bytes(b"")
     with pytest.raises(CorruptArtifactError, match="too short"):
         inspect_path(tmp_path / "ckpt-1.index")
+
+
+def test_control_characters_in_a_model_are_not_passed_on(zoo: Path, tmp_path: Path) -> None:
+    """A layer name with an ESC in a .keras config: shown as ?, in the report as on screen."""
+    from tui.formats.report import to_text
+
+    source, crafted = zoo / "keras" / "functional.keras", tmp_path / "crafted.keras"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(crafted, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "config.json":
+                data = data.replace(b'"features"', b'"features\\u001b]0;pwned\\u0007"')
+            zout.writestr(item, data)
+    info = inspect_model(LocalStore(), parse_location(str(crafted)))
+    names = [layer.name for layer in info.layers]
+    assert "features?]0;pwned?" in names
+    assert "\x1b" not in to_text(info) and "\x07" not in to_text(info)

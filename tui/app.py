@@ -70,4 +70,5 @@ class TfscopeApp(App[None]):
     def on_start_resolved(self, message: StartResolved) -> None:
         self.browser.navigate(message.location)
         if message.notice:
-            self.notify(message.notice, title="Showing the current folder", severity="warning", timeout=10)
+            self.notify(message.notice, title="Showing the current folder", severity="warning", timeout=10,
+                        markup=False)  # fmt: skip

@@ -6,6 +6,8 @@ headless commands can show an actionable message instead of a traceback.
 
 from __future__ import annotations
 
+from tui.formatting import printable
+
 
 class TfscopeError(Exception):
     """Base of every error tfscope shows to a user.
@@ -19,11 +21,13 @@ class TfscopeError(Exception):
     title = "Something went wrong"
 
     def __init__(self, detail: str, fix: str = "", *, title: str | None = None) -> None:
+        # Details quote object names and library messages: made printable once, here, for every screen.
+        detail, fix = printable(detail), printable(fix)
         super().__init__(detail)
         self.detail = detail
         self.fix = fix
         if title is not None:
-            self.title = title
+            self.title = printable(title)
 
     @classmethod
     def wrap(cls, error: BaseException | None, fix: str = "") -> TfscopeError:

@@ -34,3 +34,15 @@ def format_shape(dims: Sequence[int | None] | None, unknown: str = "None") -> st
     if dims is None:
         return "unknown rank"
     return "(" + ", ".join(unknown if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+_UNPRINTABLE = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (newline, ESC, C1 codes...) shown as ?.
+
+    Object names, metadata and model files are written by others: drawn raw, an ESC could retitle the
+    terminal or worse. Apply it to every such string on its way to the screen.
+    """
+    return text.translate(_UNPRINTABLE)

@@ -11,7 +11,7 @@ from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
 from tui.formats.checkpoint import read_checkpoint
 from tui.formats.hdf5 import read_hdf5
 from tui.formats.keras_v3 import read_keras
-from tui.formats.model_info import ModelInfo
+from tui.formats.model_info import ModelInfo, printable_copy
 from tui.formats.savedmodel import GUESSED_FILES, guess_reads, read_saved_model
 from tui.formats.tflite_model import read_tflite
 from tui.storage import ArtifactKind, Entry, Location, Store
@@ -36,6 +36,7 @@ def inspect_model(store: Store, location: Location, on_partial: PartialCallback 
     """
     stats = store.stats if isinstance(store, GcsStore) else None
     before = stats.snapshot() if stats else None
+    on_partial = _made_printable(on_partial)
     if not location.is_dir:
         try:
             info = _inspect_file(store, location, on_partial)
@@ -49,7 +50,14 @@ def inspect_model(store: Store, location: Location, on_partial: PartialCallback 
     if stats is not None and before is not None:
         requests, nbytes = stats.snapshot()
         info.requests, info.bytes_read = requests - before[0], nbytes - before[1]
-    return info
+    return printable_copy(info)
+
+
+def _made_printable(callback: PartialCallback | None) -> PartialCallback | None:
+    """The callback, handed what inspect_model returns too: a copy with printable strings."""
+    if callback is None:
+        return None
+    return lambda info: callback(printable_copy(info))
 
 
 def _inspect_folder(store: Store, folder: Location) -> ModelInfo:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from tui.formatting import printable
 from tui.storage import ArtifactKind
+
+T = TypeVar("T")
 
 DTYPE_BYTES = {
     "float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "half": 2, "double": 8,
@@ -116,3 +122,26 @@ class ModelInfo:
             count, nbytes = out.get(v.dtype, (0, 0))
             out[v.dtype] = (count + v.size, None if nbytes is None or v.nbytes is None else nbytes + v.nbytes)
         return out
+
+
+def printable_copy(value: T) -> T:
+    """A copy of a ModelInfo (or any part of one) whose every string is printable.
+
+    Layer, signature and variable names come from files others wrote: an ESC in one would reach the
+    terminal. A signature whose name held a control character cannot be run by its shown name.
+    """
+    result: Any = value
+    if isinstance(value, enum.Enum):
+        result = value
+    elif isinstance(value, str):
+        result = printable(value)
+    elif isinstance(value, list):
+        result = [printable_copy(v) for v in value]
+    elif isinstance(value, tuple):
+        result = tuple(printable_copy(v) for v in value)
+    elif isinstance(value, dict):
+        result = {printable_copy(k): printable_copy(v) for k, v in value.items()}
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: printable_copy(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        result = dataclasses.replace(value, **changes)
+    return result  # type: ignore[no-any-return]

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import NotFoundError, TfscopeError
-from tui.formatting import format_count, format_size
+from tui.formatting import format_count, format_size, printable
 from tui.messages import DetailsFetched, FolderClassified, ListingFinished, PageListed
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen, binding_rows
@@ -322,7 +322,7 @@ class BrowserScreen(Screen[None]):
         elif entry.is_dir:
             self.navigate(entry.location)
         else:
-            self.notify(f"{entry.name} is not a model tfscope recognises.", timeout=3)
+            self.notify(f"{printable(entry.name)} is not a model tfscope recognises.", timeout=3, markup=False)
 
     def action_enter_folder(self) -> None:
         entry = self.table.highlighted_entry
@@ -368,7 +368,7 @@ class BrowserScreen(Screen[None]):
         uri = entry.location.uri if entry else (self.location.uri if self.location else "")
         if uri:
             self.app.copy_to_clipboard(uri)
-            self.notify(f"Copied {uri}", timeout=3)
+            self.notify(f"Copied {printable(uri)}", timeout=3, markup=False)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(binding_rows(self)))
@@ -378,7 +378,7 @@ class BrowserScreen(Screen[None]):
     def _show_error(self, error: TfscopeError) -> None:
         self.details.show_error(error)
         text = f"{error.detail}\n{error.fix}" if error.fix else error.detail
-        self.notify(text, title=error.title, severity="error", timeout=8)
+        self.notify(text, title=error.title, severity="error", timeout=8, markup=False)
 
     def _update_bar(self) -> None:
         if self.location is None:

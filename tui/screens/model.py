@@ -22,7 +22,7 @@ from tui.formats.inspect import inspect_model
 from tui.formats.model_info import ModelInfo
 from tui.formats.ops import CHECKPOINT_OPS, flagged_ops
 from tui.formats.report import load_verdict
-from tui.formatting import format_shape, format_size
+from tui.formatting import format_shape, format_size, printable
 from tui.messages import InferenceFinished, LoadProgressed, ModelInspected, ModelLoaded
 from tui.runtime.session import load_model
 from tui.screens.confirm import ConfirmScreen
@@ -88,7 +88,7 @@ class ModelScreen(Screen[None]):
         self.variable_sort = "size"
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("Reading ", "dim"), (self.location.uri, "bold")), id="model-title")
+        yield Static(Text.assemble(("Reading ", "dim"), (printable(self.location.uri), "bold")), id="model-title")
         with TabbedContent(id="model-tabs", initial="overview"):
             with TabPane("1 Overview", id="overview"), VerticalScroll():
                 yield Static("Reading the model's metadata…", id="overview-body")
@@ -171,12 +171,13 @@ class ModelScreen(Screen[None]):
             self.query_one("#load-status", Static).update(Text(f"{error.title}: {error.detail}", style="bold red"))
             if event.worker.group == "run":
                 self.query_one("#inference-results", Static).update(error_text(error, "\n"))
-            self.notify(error.detail, title=error.title, severity="error", timeout=10)
+            self.notify(error.detail, title=error.title, severity="error", timeout=10, markup=False)
             return
         self.error = error
-        self.query_one("#model-title", Static).update(Text.assemble(("Unreadable  ", "bold red"), self.location.uri))
+        unreadable = Text.assemble(("Unreadable  ", "bold red"), printable(self.location.uri))
+        self.query_one("#model-title", Static).update(unreadable)
         self.query_one("#overview-body", Static).update(error_text(error))
-        self.notify(error.detail, title=error.title, severity="error", timeout=8)
+        self.notify(error.detail, title=error.title, severity="error", timeout=8, markup=False)
 
     # -- tab contents -----------------------------------------------------------------------
 
@@ -449,7 +450,7 @@ class ModelScreen(Screen[None]):
 
     def action_copy_uri(self) -> None:
         self.app.copy_to_clipboard(self.location.uri)
-        self.notify(f"Copied {self.location.uri}", timeout=3)
+        self.notify(f"Copied {printable(self.location.uri)}", timeout=3, markup=False)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, binding_rows

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.errors import TfscopeError
-from tui.formatting import format_size, format_time
+from tui.formatting import format_size, format_time, printable
 from tui.storage import Entry
 from tui.widgets.error_text import error_text
 
@@ -45,7 +45,7 @@ class DetailsPane(Static):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
-        table.add_row("URI", entry.location.uri)
+        table.add_row("URI", Text(printable(entry.location.uri)))
         if entry.kind:
             table.add_row("Model", Text(entry.kind.value, style="bold magenta"))
         stat = entry.stat
@@ -57,8 +57,8 @@ class DetailsPane(Static):
                 rows += [("Updated", format_time(stat.updated)), ("Generation", generation)]
                 rows += [("crc32c", stat.crc32c), ("md5", stat.md5)]
             for label, value in rows:
-                if value:
-                    table.add_row(label, value)
+                if value:  # Text, not str: metadata is not Rich markup, and may hold control characters
+                    table.add_row(label, Text(printable(value)))
         for label, value in self.facts.items():
-            table.add_row(label, value)
+            table.add_row(label, Text(printable(value)))
         self.update(table)

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.formatting import format_size, format_time
+from tui.formatting import format_size, format_time, printable
 from tui.storage import ArtifactKind, Entry, Location
 
 
@@ -341,13 +341,11 @@ _ORDER: dict[SortKey, Callable[[Entry], Any] | None] = {
     SortKey.SIZE: lambda e: (e.is_dir, -(e.size or 0), e.name),
     SortKey.DATE: lambda e: (e.updated is None, -(e.updated.timestamp() if e.updated else 0), e.name),
 }
-CONTROLS = {c: "?" for c in [*range(0x20), 0x7F]}
-"""Object names may hold newlines or ESC: drawn raw they would break the line or the terminal."""
 
 
 def _fit(text: str, width: int, right: bool = False) -> str:
     """One cell: `text` cut (with an ellipsis) or padded to `width`, and a space each side."""
-    text = text.translate(CONTROLS)
+    text = printable(text)
     if cell_len(text) > width:
         text = set_cell_size(text, width - 1) + "…"
     elif right:
