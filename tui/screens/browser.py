@@ -214,10 +214,9 @@ class BrowserScreen(Screen[None]):
             self.table.show_entries(message.entries, keep=self._pending_cursor)
         else:
             self.table.append_entries(message.entries)
-            index = self.table.index_of(self._pending_cursor) if self._pending_cursor else None
-            if index is not None:
-                self.table.move_cursor(index)
-        if self._pending_cursor and self.table.index_of(self._pending_cursor) is not None:
+        index = self.table.index_of(self._pending_cursor) if self._pending_cursor else None
+        if index is not None:
+            self.table.move_cursor(index)
             self._pending_cursor = None  # found: later pages must not pull the cursor back to it
         self._update_bar()
 
