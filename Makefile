@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tfscope-installed
 
-.PHONY: demo test check lint screenshots bench clean
+.PHONY: demo test check lint screenshots bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ screenshots: $(STAMP)  ## SVGs of the browser on the demo bucket, into screensho
 
 bench: $(STAMP)  ## tfscope vs saved_model_cli & co, side by side; QUICK=1 for a short run
 	QUICK=$(QUICK) $(PY) bench/run.py
+
+FUZZ_ZOO ?= $(HOME)/.cache/tfscope/fuzz-zoo-v1
+MINUTES ?= 30
+fuzz: $(STAMP)  ## crafted and mutated model files through every reader; MINUTES=30 by default, SEED=n
+	@test -d $(FUZZ_ZOO) || { echo "Building the model zoo once into $(FUZZ_ZOO) (TensorFlow, about a minute)..."; \
+	  rm -rf $(FUZZ_ZOO).tmp && $(PY) tests/build_zoo.py $(FUZZ_ZOO).tmp && mv $(FUZZ_ZOO).tmp $(FUZZ_ZOO); }
+	$(PY) tests/fuzzing.py --zoo $(FUZZ_ZOO) --minutes $(MINUTES) --seed $(or $(SEED),0)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tui.formats.inspect import inspect_model
-from tui.formats.model_info import ModelInfo
+from tui.formats.model_info import ModelInfo, Need
 from tui.storage import ArtifactKind, LocalStore, parse_location
 
 tf = pytest.importorskip("tensorflow")
@@ -116,7 +116,7 @@ def test_nested_model_is_expandable(zoo: Path) -> None:
 
 def test_subclassed_model_needs_its_class(zoo: Path) -> None:
     info = inspect(zoo / "keras/subclassed.keras")
-    assert any("zoo>Subclassed" in need for need in info.needs)
+    assert Need("custom_object", "custom object zoo>Subclassed") in info.needs
     assert info.details["Compiled with"].startswith("optimizer Adam")
 
 

@@ -138,3 +138,33 @@ def test_control_characters_in_a_model_are_not_passed_on(zoo: Path, tmp_path: Pa
     names = [layer.name for layer in info.layers]
     assert "features?]0;pwned?" in names
     assert "\x1b" not in to_text(info) and "\x07" not in to_text(info)
+
+
+def test_a_hanging_hdf5_read_is_cancelled_at_once(zoo: Path, tmp_path: Path) -> None:
+    """The HDF5 library loops forever inside C code on this file: a cancel still ends the read in a
+    moment (its helper process is killed), as leaving the model screen does."""
+    import threading
+    import time
+
+    from crafted import _global_heap_loop
+
+    from tui.formats import h5_sandbox
+    from tui.formats.limits import InspectionCancelled
+
+    crafted = _global_heap_loop(zoo / "keras/functional.h5", tmp_path / "loop.h5")
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    started = time.monotonic()
+    with pytest.raises(InspectionCancelled):
+        inspect_model(LocalStore(), parse_location(str(crafted)), cancelled=stop.is_set)
+    assert time.monotonic() - started < 2.0
+    assert all(helper.alive for helper in h5_sandbox._idle)  # the stuck one is gone, not pooled
+
+
+def test_budget_stops_a_read_from_the_caller(zoo: Path) -> None:
+    """Every reader checks the cancel flag: a cancelled inspection of any format stops with one message."""
+    from tui.formats.limits import InspectionCancelled
+
+    for name in ["keras/wide.keras", "saved/multi", "ckpt/slots", "tflite/int8.tflite"]:
+        with pytest.raises(InspectionCancelled):
+            inspect_model(LocalStore(), parse_location(str(zoo / name)), cancelled=lambda: True)

@@ -125,7 +125,7 @@ async def test_lambda_model_needs_unsafe_and_a_yes(lambda_model: Path) -> None:
     async with app.run_test(size=(150, 45)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.inspected)
         screen = app.screen
-        assert any("Lambda layer double" in need for need in screen.info.needs)
+        assert any("Lambda layer double" in need.detail and need.needs_consent for need in screen.info.needs)
         await pilot.press("l")  # refused without --unsafe: a notice, nothing loads
         await settle(pilot)
         assert not screen.loading and not screen.loaded

@@ -10,25 +10,32 @@ from __future__ import annotations
 
 import re
 import struct
+from collections import deque
 from collections.abc import Iterator
 
 from google.protobuf import message as proto_message
 
 from tui.errors import CorruptArtifactError, NotFoundError
+from tui.formats.limits import Budget
 from tui.formats.model_info import ModelInfo, Variable
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import ArtifactKind, Entry, Location, Store
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_BYTES = 48
+BLOCK_TRAILER = 5
+"""After each block: its compression type (1 byte) and the masked crc32c of the block and that byte."""
 MAX_INDEX_BYTES = 256 * 1024 * 1024
+MAX_GRAPH_BYTES = 64 * 1024 * 1024
+"""The saved object graph is read from the data shard only up to this size (real ones are kilobytes)."""
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def read_checkpoint(store: Store, location: Location, siblings: list[Entry]) -> ModelInfo:
+def read_checkpoint(store: Store, location: Location, siblings: list[Entry], budget: Budget | None = None) -> ModelInfo:
     """Read a checkpoint: `location` is its folder or its `.index` object; `siblings` the folder's files."""
     folder = location.as_dir() if location.is_dir else location.parent
+    budget = budget or Budget(location.uri)
     names = {e.location.path[len(folder.path) :]: e for e in siblings if not e.is_dir}
     info = ModelInfo(ArtifactKind.CHECKPOINT, location.uri)
     prefix = _latest_prefix(store, folder, names, info) if location.is_dir else location.name.removesuffix(".index")
@@ -45,7 +52,7 @@ def read_checkpoint(store: Store, location: Location, siblings: list[Entry]) -> 
     data = store.read_range(entry.location, 0, entry.size or 0)
     header = None
     entries: dict[str, object] = {}
-    for key, value in read_table(data, entry.location.uri):
+    for key, value in read_table(data, entry.location.uri, budget):
         proto = message("BundleHeaderProto" if key == b"" else "BundleEntryProto")
         try:
             proto.ParseFromString(value)
@@ -57,7 +64,7 @@ def read_checkpoint(store: Store, location: Location, siblings: list[Entry]) -> 
             entries[key.decode("utf-8", errors="replace")] = proto
     if header is None:
         raise CorruptArtifactError(f"{entry.location.uri} has no bundle header: not a TF checkpoint index.")
-    groups = _groups_from_object_graph(store, folder, prefix, header, entries.get(OBJECT_GRAPH_KEY))
+    groups = _groups_from_object_graph(store, folder, names, prefix, header, entries.get(OBJECT_GRAPH_KEY), budget)
     for name, bundle in entries.items():
         if name == OBJECT_GRAPH_KEY:
             continue
@@ -77,7 +84,13 @@ def _group_by_name(key: str) -> str:
 
 
 def _groups_from_object_graph(
-    store: Store, folder: Location, prefix: str, header: object, graph_entry: object | None
+    store: Store,
+    folder: Location,
+    names: dict[str, Entry],
+    prefix: str,
+    header: object,
+    graph_entry: object | None,
+    budget: Budget,
 ) -> dict[str, str]:
     """checkpoint key -> "model", "optimizer" or "other", from the saved object graph.
 
@@ -90,22 +103,31 @@ def _groups_from_object_graph(
     from tensorboard.compat.proto import trackable_object_graph_pb2
 
     shards = max(1, header.num_shards)  # type: ignore[attr-defined]
-    shard = folder.child(f"{prefix}.data-{graph_entry.shard_id:05d}-of-{shards:05d}")  # type: ignore[attr-defined]
+    shard_name = f"{prefix}.data-{graph_entry.shard_id:05d}-of-{shards:05d}"  # type: ignore[attr-defined]
+    offset, size = graph_entry.offset, graph_entry.size  # type: ignore[attr-defined]
+    shard = names.get(shard_name)
+    if shard is None or offset < 0 or size <= 0 or size > MAX_GRAPH_BYTES or offset + size > (shard.size or 0):
+        return {}  # a missing shard, or sizes that lie: fall back to names
     try:
-        raw = store.read_range(shard, graph_entry.offset, graph_entry.size)  # type: ignore[attr-defined]
-        length, pos = _varint(raw, 0, shard.uri)
+        raw = store.read_range(shard.location, offset, size)
+        length, pos = _varint(raw, 0, shard.location.uri)
         graph = trackable_object_graph_pb2.TrackableObjectGraph()
         graph.ParseFromString(raw[pos + 4 : pos + 4 + length])  # a string tensor: length, crc32c, bytes
     except (CorruptArtifactError, NotFoundError, proto_message.DecodeError):
         return {}  # fall back to names
+    count = len(graph.nodes)
+    if not count:
+        return {}
+    budget.spend(count, on="object graph nodes")
     slots = {slot.slot_variable_node_id for node in graph.nodes for slot in node.slot_variables}
     # The model is what the root reaches without passing an optimizer edge: a compiled Keras model
     # tracks its optimizer, whose iteration counter and moments are not the model's.
     model_nodes: set[int] = set()
-    todo = [c for c in graph.nodes[0].children if not _is_optimizer_edge(c.local_name)]
+    todo = deque(c for c in graph.nodes[0].children if not _is_optimizer_edge(c.local_name))
     while todo:
         child = todo.pop()
-        if child.node_id in model_nodes or child.node_id >= len(graph.nodes) or child.node_id in slots:
+        budget.spend(1, on="object graph edges")
+        if not 0 <= child.node_id < count or child.node_id in model_nodes or child.node_id in slots:
             continue
         model_nodes.add(child.node_id)
         todo.extend(c for c in graph.nodes[child.node_id].children if not _is_optimizer_edge(c.local_name))
@@ -133,11 +155,15 @@ def _latest_prefix(store: Store, folder: Location, names: dict[str, Entry], info
         if every:
             info.details["All checkpoints"] = ", ".join(every)
         if latest:
+            named = latest.group(1).rsplit("/", 1)[-1]  # a name in this folder, never a path elsewhere
             info.details["Latest"] = latest.group(1)
-            return latest.group(1).rsplit("/", 1)[-1]
+            if f"{named}.index" in names:
+                return named
     indexes = sorted((n.removesuffix(".index") for n in names if n.endswith(".index")), key=_number_key)
     if not indexes:
         raise NotFoundError(f"No checkpoint .index file in {folder.uri}.")
+    if "Latest" in info.details:
+        info.details["Latest"] += f" (not in this folder: showing {indexes[-1]})"
     return indexes[-1]
 
 
@@ -149,8 +175,13 @@ def _number_key(prefix: str) -> tuple[int, str]:
 # -- the LevelDB table format --------------------------------------------------------------------
 
 
-def read_table(data: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
-    """Every (key, value) of a table file held in `data`, in key order."""
+def read_table(data: bytes, what: str, budget: Budget | None = None) -> Iterator[tuple[bytes, bytes]]:
+    """Every (key, value) of a table file held in `data`, in key order.
+
+    Each block's crc32c is checked (a flipped bit would otherwise show a wrong name or shape), and
+    each data block is read once: an index that points at one block many times is refused.
+    """
+    budget = budget or Budget(what)
     if len(data) < FOOTER_BYTES:
         raise CorruptArtifactError(f"{what} is {len(data)} bytes: too short to be a checkpoint index (truncated?).")
     footer = data[-FOOTER_BYTES:]
@@ -161,22 +192,35 @@ def read_table(data: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
     _meta_size, pos = _varint(footer, pos, what)
     index_offset, pos = _varint(footer, pos, what)
     index_size, pos = _varint(footer, pos, what)
-    for _, handle in _block_entries(_block(data, index_offset, index_size, what), what):
+    seen: set[int] = set()
+    for _, handle in _block_entries(_block(data, index_offset, index_size, what), what, budget):
         offset, p = _varint(handle, 0, what)
         size, _ = _varint(handle, p, what)
-        yield from _block_entries(_block(data, offset, size, what), what)
+        if offset in seen:
+            raise CorruptArtifactError(f"{what} points at the same block twice: damaged or crafted.")
+        seen.add(offset)
+        yield from _block_entries(_block(data, offset, size, what), what, budget)
 
 
 def _block(data: bytes, offset: int, size: int, what: str) -> bytes:
+    import google_crc32c
+
     end = offset + size
-    if offset < 0 or end + 5 > len(data):
+    if offset < 0 or end + BLOCK_TRAILER > len(data):
         raise CorruptArtifactError(f"{what} points past its own end: truncated or damaged.")
     if data[end] != 0:  # the trailer's compression byte: TF writes bundle indexes uncompressed
         raise CorruptArtifactError(f"{what} uses a compressed block (type {data[end]}), which tfscope cannot read.")
+    (stored,) = struct.unpack("<I", data[end + 1 : end + BLOCK_TRAILER])
+    crc = google_crc32c.value(data[offset : end + 1])
+    if stored != (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF:  # LevelDB's masked crc32c
+        raise CorruptArtifactError(
+            f"{what} fails its checksum at byte {offset:,}: the file is damaged.",
+            "Copy the checkpoint again from where it was written.",
+        )
     return data[offset:end]
 
 
-def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
+def _block_entries(block: bytes, what: str, budget: Budget | None = None) -> Iterator[tuple[bytes, bytes]]:
     if len(block) < 4:
         raise CorruptArtifactError(f"{what} has a damaged block.")
     (restarts,) = struct.unpack("<I", block[-4:])
@@ -186,6 +230,8 @@ def _block_entries(block: bytes, what: str) -> Iterator[tuple[bytes, bytes]]:
     pos = 0
     key = b""
     while pos < limit:
+        if budget is not None:
+            budget.spend(1, on="checkpoint entries")
         shared, pos = _varint(block, pos, what)
         unshared, pos = _varint(block, pos, what)
         value_len, pos = _varint(block, pos, what)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tui.formats.limits import as_dict, as_list, as_str
 from tui.formats.model_info import Layer
 from tui.formatting import format_shape
 
@@ -23,7 +24,7 @@ ParamsOf = Callable[[list[str], dict[str, Any]], int]
 def layers_from_config(model_config: dict[str, Any], params_of: ParamsOf, path: list[str] | None = None) -> list[Layer]:
     """The layer rows of a model config; nested models get their rows as `children`."""
     path = path or []
-    config = model_config.get("config", {})
+    config = as_dict(as_dict(model_config).get("config"))
     raw_layers = config.get("layers")
     if not isinstance(raw_layers, list):
         return []
@@ -33,9 +34,9 @@ def layers_from_config(model_config: dict[str, Any], params_of: ParamsOf, path: 
     for index, raw in enumerate(raw_layers):
         if not isinstance(raw, dict):
             continue
-        layer_config = raw.get("config", {}) or {}
-        name = str(layer_config.get("name") or raw.get("name") or f"layer_{index}")
-        class_name = str(raw.get("class_name", "?"))
+        layer_config = as_dict(raw.get("config"))
+        name = as_str(layer_config.get("name")) or as_str(raw.get("name")) or f"layer_{index}"
+        class_name = as_str(raw.get("class_name"), "?")
         children: list[Layer] = []
         if class_name in MODEL_CLASSES or isinstance(layer_config.get("layers"), list):
             children = layers_from_config(raw, params_of, [*path, name])
@@ -51,7 +52,7 @@ def layers_from_config(model_config: dict[str, Any], params_of: ParamsOf, path: 
                 class_name=class_name,
                 params=params,
                 output_shape=_format_shape(shape or _own_output_shape(class_name, layer_config)),
-                trainable=layer_config.get("trainable"),
+                trainable=layer_config.get("trainable") if isinstance(layer_config.get("trainable"), bool) else None,
                 dtype=_dtype(layer_config.get("dtype")),
                 connected_to=tuple(dict.fromkeys(_inbound_names(raw.get("inbound_nodes", [])))),
                 children=children,
@@ -66,16 +67,16 @@ def _shapes_consumed(raw_layers: list[Any]) -> dict[str, list[Any]]:
     for raw in raw_layers:
         if isinstance(raw, dict):
             for tensor in _keras_tensors(raw.get("inbound_nodes", [])):
-                history = tensor.get("keras_history") or []
+                history = as_list(tensor.get("keras_history"))
                 if history and "shape" in tensor:
-                    shapes.setdefault(str(history[0]), tensor["shape"])
+                    shapes.setdefault(as_str(history[0], "?"), tensor["shape"])
     return shapes
 
 
 def _keras_tensors(value: Any) -> Iterator[dict[str, Any]]:
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
-            yield value.get("config", {})
+            yield as_dict(value.get("config"))
         else:
             for v in value.values():
                 yield from _keras_tensors(v)
@@ -87,9 +88,9 @@ def _keras_tensors(value: Any) -> Iterator[dict[str, Any]]:
 def _inbound_names(nodes: Any) -> Iterator[str]:
     """Names of the layers feeding this one, in Keras 3 (keras_history) or Keras 2 (nested lists) form."""
     for tensor in _keras_tensors(nodes):
-        history = tensor.get("keras_history") or []
+        history = as_list(tensor.get("keras_history"))
         if history:
-            yield str(history[0])
+            yield as_str(history[0], "?")
     if isinstance(nodes, list):
         for node in nodes:
             if isinstance(node, list):  # Keras 2: [[name, node_index, tensor_index, kwargs], ...]
@@ -99,8 +100,7 @@ def _inbound_names(nodes: Any) -> Iterator[str]:
 
 
 def _input_shape(raw: dict[str, Any]) -> list[Any] | None:
-    build = raw.get("build_config") or {}
-    shape = build.get("input_shape")
+    shape = as_dict(raw.get("build_config")).get("input_shape")
     return shape if isinstance(shape, list) else None
 
 
@@ -117,14 +117,16 @@ def _own_output_shape(class_name: str, config: dict[str, Any]) -> list[Any] | No
 
 
 def _format_shape(shape: Any) -> str | None:
-    return format_shape(shape) if isinstance(shape, list) else None
+    if not isinstance(shape, list):
+        return None
+    dims = [d if isinstance(d, int) and not isinstance(d, bool) else None for d in shape]
+    return format_shape(dims)
 
 
 def _dtype(value: Any) -> str | None:
     if isinstance(value, dict):  # Keras 3 DTypePolicy
-        name = (value.get("config") or {}).get("name")
-        return str(name) if name else None
-    return str(value) if value else None
+        return as_str(as_dict(value.get("config")).get("name")) or None
+    return as_str(value) or None
 
 
 def snake_case(class_name: str) -> str:
@@ -139,12 +141,12 @@ def custom_objects(config: Any) -> list[str]:
     found: list[str] = []
     if isinstance(config, dict):
         module = config.get("module")
-        registered = config.get("registered_name")
-        class_name = config.get("class_name")
+        registered = as_str(config.get("registered_name"))
+        class_name = as_str(config.get("class_name"))
         if class_name and class_name != "__keras_tensor__":
             is_builtin = isinstance(module, str) and module.split(".")[0] == "keras"
             if (module is not None and not is_builtin) or (registered and registered != class_name):
-                found.append(str(registered or class_name))
+                found.append(registered or class_name)
         for value in config.values():
             found.extend(custom_objects(value))
     elif isinstance(config, list):
@@ -158,7 +160,7 @@ def lambda_layers(config: Any) -> list[str]:
     found: list[str] = []
     if isinstance(config, dict):
         if config.get("class_name") == "Lambda":
-            found.append(str((config.get("config") or {}).get("name", "lambda")))
+            found.append(as_str(as_dict(config.get("config")).get("name"), "lambda"))
         for value in config.values():
             found.extend(lambda_layers(value))
     elif isinstance(config, list):

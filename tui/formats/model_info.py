@@ -77,6 +77,39 @@ class Variable:
         return None if per is None else per * self.size
 
 
+@dataclass(frozen=True)
+class Need:
+    """Something loading the model requires beyond the usual.
+
+    `kind` is for machines: `custom_object` (classes from the author's code), `unsafe_deserialization`
+    (Keras Lambda layers: Python bytecode in the file), `python_function` (graph ops that call Python
+    functions not saved in the model), `local_file` (HDF5 links and external storage that read files
+    on this machine). `detail` is for people.
+    """
+
+    kind: str
+    detail: str
+
+    CONSENT_KINDS = frozenset({"unsafe_deserialization", "local_file"})
+    """Kinds that run code from the file or reach outside it: loaded only with --unsafe, after a yes."""
+
+    @property
+    def needs_consent(self) -> bool:
+        return self.kind in self.CONSENT_KINDS
+
+    @classmethod
+    def custom_object(cls, name: str) -> Need:
+        return cls("custom_object", f"custom object {name}")
+
+    @classmethod
+    def lambda_layer(cls, name: str) -> Need:
+        return cls("unsafe_deserialization", f"safe_mode=False for Lambda layer {name} (runs its Python code)")
+
+    @classmethod
+    def local_file(cls, target: str, how: str) -> Need:
+        return cls("local_file", f"reading {target} on this machine ({how})")
+
+
 @dataclass
 class ModelInfo:
     """What a model is, read from its bytes without TensorFlow."""
@@ -96,7 +129,7 @@ class ModelInfo:
     assets: list[str] = field(default_factory=list)
     details: dict[str, str] = field(default_factory=dict)
     """Format-specific facts: compile config, fingerprint, checkpoint paths..."""
-    needs: list[str] = field(default_factory=list)
+    needs: list[Need] = field(default_factory=list)
     """What loading it requires beyond the usual: custom objects, unsafe deserialization, Python code."""
     bytes_read: int | None = None
     """Bytes fetched from storage to build this, when the store counts them (GCS does)."""
@@ -104,6 +137,11 @@ class ModelInfo:
     """Requests made to storage to build this, when the store counts them."""
     partial: bool = False
     """Read from the config alone: parameter counts and variables are still being read (see inspect_model)."""
+
+    @property
+    def needs_consent(self) -> list[Need]:
+        """What loading it would do that the user must agree to first (see Need.CONSENT_KINDS)."""
+        return [n for n in self.needs if n.needs_consent]
 
     @property
     def model_variables(self) -> list[Variable]:

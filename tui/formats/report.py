@@ -24,7 +24,7 @@ def load_verdict(info: ModelInfo) -> str:
     if info.kind is ArtifactKind.CHECKPOINT and any(v.group == "optimizer" for v in info.variables):
         base += "; holds optimizer state, so training can resume"
     if info.needs:
-        base += "; needs " + "; ".join(info.needs)
+        base += "; needs " + "; ".join(n.detail for n in info.needs)
     return base
 
 
@@ -84,7 +84,7 @@ def to_json(info: ModelInfo) -> dict[str, Any]:
         "flagged_ops": flagged_ops(info.ops),
         "assets": info.assets,
         "details": info.details,
-        "needs": info.needs,
+        "needs": [{"kind": n.kind, "detail": n.detail} for n in info.needs],
         "load": load_verdict(info),
         "bytes_read": info.bytes_read,
         "requests": info.requests,

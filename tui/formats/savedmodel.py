@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
@@ -13,7 +12,8 @@ from google.protobuf import text_format
 
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
 from tui.formats.keras_config import layers_from_config
-from tui.formats.model_info import Layer, ModelInfo, Signature, TensorSpec, Variable
+from tui.formats.limits import Budget, as_dict, as_str, parse_json
+from tui.formats.model_info import Layer, ModelInfo, Need, Signature, TensorSpec, Variable
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import ArtifactKind, Entry, Location, Store
 
@@ -35,6 +35,7 @@ def read_saved_model(
     *,
     show_init_op: bool = False,
     guesses: Mapping[str, Future[bytes]] | None = None,
+    budget: Budget | None = None,
 ) -> ModelInfo:
     """Read the SavedModel in `folder`, whose files (recursive listing) are `files`.
 
@@ -42,6 +43,7 @@ def read_saved_model(
     listing came back; what they lack is read now.
     """
     folder = folder.as_dir()
+    budget = budget or Budget(folder.uri)
     guesses = guesses or {}
     names = {e.location.path[len(folder.path) :]: e for e in files}
     info = ModelInfo(ArtifactKind.SAVED_MODEL, folder.uri)
@@ -60,8 +62,10 @@ def read_saved_model(
         tf_version = meta_graph.meta_info_def.tensorflow_version
         if tf_version:
             info.versions["TensorFlow"] = tf_version
+        budget.spend(len(meta_graph.graph_def.node) + len(meta_graph.graph_def.library.function), on="graph nodes")
         ops.update(node.op for node in meta_graph.graph_def.node)
         for function in meta_graph.graph_def.library.function:
+            budget.spend(len(function.node_def), on="graph nodes")
             ops.update(node.op for node in function.node_def)
     info.ops = dict(ops.most_common())
 
@@ -76,11 +80,11 @@ def read_saved_model(
                 continue  # the same signature under another tag-set
             info.signatures.append(Signature(name, sig.method_name, _tensors(sig.inputs), _tensors(sig.outputs)))
     info.signatures.sort(key=lambda s: (s.name != "serving_default", s.name))
-    info.variables = _variables(first)
+    info.variables = _variables(first, budget)
     if "fingerprint.pb" in side:
         info.details.update(_fingerprint(side["fingerprint.pb"]))
     if "keras_metadata.pb" in side:
-        info.layers, keras_version = _keras_metadata_layers(side["keras_metadata.pb"], info.variables)
+        info.layers, keras_version = _keras_metadata_layers(side["keras_metadata.pb"], info.variables, budget)
         if keras_version:
             info.versions["Keras"] = keras_version
     info.needs.extend(_python_ops(info.ops))
@@ -108,8 +112,9 @@ def _parse_saved_model(
         text = store.read_range(entry.location, 0, entry.size or 0).decode("utf-8", errors="replace")
         try:
             text_format.Parse(text, saved_model)
-        except text_format.ParseError as exc:
-            raise CorruptArtifactError(f"{entry.location.uri} is not a valid SavedModel text proto: {exc}") from exc
+        except (text_format.ParseError, RecursionError, proto_message.DecodeError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:300]
+            raise CorruptArtifactError(f"{entry.location.uri} is not a valid SavedModel text proto: {reason}") from exc
         return saved_model
     raise NotFoundError(f"No saved_model.pb in {folder.uri}.", "Open the folder that holds saved_model.pb.")
 
@@ -130,11 +135,11 @@ def _tensors(mapping: Any) -> tuple[TensorSpec, ...]:
     )
 
 
-def _variables(meta_graph: Any) -> list[Variable]:
+def _variables(meta_graph: Any, budget: Budget) -> list[Variable]:
     """Variables from the object graph (TF2), else from the graph's variable ops (TF1)."""
     graph = meta_graph.object_graph_def
     if graph.nodes:
-        paths = _object_paths(graph)
+        paths = _object_paths(graph, budget)
         out = []
         for node_id, node in enumerate(graph.nodes):
             if node.WhichOneof("kind") != "variable":
@@ -150,6 +155,7 @@ def _variables(meta_graph: Any) -> list[Variable]:
         return out
     trainable = _trainable_names(meta_graph)
     out = []
+    budget.spend(len(meta_graph.graph_def.node), on="graph nodes")
     for node in meta_graph.graph_def.node:
         if node.op in {"VariableV2", "VarHandleOp", "Variable"}:
             shape = shape_of(node.attr["shape"].shape) or ()
@@ -158,14 +164,17 @@ def _variables(meta_graph: Any) -> list[Variable]:
     return out
 
 
-def _object_paths(graph: Any) -> dict[int, str]:
-    """node id -> the first path of child names that reaches it from the root."""
+def _object_paths(graph: Any, budget: Budget) -> dict[int, str]:
+    """node id -> the first path of child names that reaches it from the root (ids out of range ignored)."""
     paths = {0: ""}
-    queue = [0]
+    queue = deque([0])
+    count = len(graph.nodes)
     while queue:
-        node_id = queue.pop(0)
-        for child in graph.nodes[node_id].children:
-            if child.node_id not in paths and child.node_id < len(graph.nodes):
+        node_id = queue.popleft()
+        children = graph.nodes[node_id].children
+        budget.spend(len(children) + 1, on="object graph edges")
+        for child in children:
+            if 0 <= child.node_id < count and child.node_id not in paths:
                 prefix = paths[node_id]
                 paths[child.node_id] = f"{prefix}/{child.local_name}" if prefix else child.local_name
                 queue.append(child.node_id)
@@ -178,7 +187,10 @@ def _trainable_names(meta_graph: Any) -> set[str]:
     names = set()
     for raw in meta_graph.collection_def["trainable_variables"].bytes_list.value:
         var = variable_pb2.VariableDef()
-        var.ParseFromString(raw)
+        try:
+            var.ParseFromString(raw)
+        except proto_message.DecodeError:
+            continue  # a damaged entry: that variable is shown without its trainable flag
         names.add(var.variable_name.split(":")[0])
     return names
 
@@ -219,7 +231,7 @@ def _fingerprint(data: Future[bytes]) -> dict[str, str]:
     return {"Fingerprint": f"{fingerprint.saved_model_checksum:016x}"}
 
 
-def _keras_metadata_layers(data: Future[bytes], variables: list[Variable]) -> tuple[list[Layer], str]:
+def _keras_metadata_layers(data: Future[bytes], variables: list[Variable], budget: Budget) -> tuple[list[Layer], str]:
     """Layers of a Keras 2 (tf_keras) SavedModel from its `keras_metadata.pb`."""
     metadata = message("SavedMetadata")
     try:
@@ -228,16 +240,22 @@ def _keras_metadata_layers(data: Future[bytes], variables: list[Variable]) -> tu
         return [], ""
     layers: list[Layer] = []
     keras_version = ""
+    params_by_layer: dict[str, int] = {}
+    for v in variables:  # "dense/kernel:0" belongs to layer "dense"
+        if "/" in v.name:
+            owner = v.name.split("/", 1)[0]
+            params_by_layer[owner] = params_by_layer.get(owner, 0) + v.size
 
     def params_of(path: list[str], _raw: object) -> int:
-        return sum(v.size for v in variables if v.name.startswith(path[-1] + "/"))
+        return params_by_layer.get(path[-1], 0)
 
+    budget.spend(len(metadata.nodes), on="Keras metadata nodes")
     for node in metadata.nodes:
         try:
-            meta = json.loads(node.metadata)
-        except json.JSONDecodeError:
-            continue
-        keras_version = keras_version or str(meta.get("keras_version", ""))
+            meta = as_dict(parse_json(node.metadata, "keras_metadata.pb"))
+        except CorruptArtifactError:
+            continue  # one damaged node's metadata: the others still describe the model
+        keras_version = keras_version or as_str(meta.get("keras_version"))
         config = meta.get("config")
         if node.node_path == "root" and isinstance(config, dict) and isinstance(config.get("layers"), list):
             # The root carries the whole functional/Sequential config: the full table, with connections.
@@ -246,22 +264,23 @@ def _keras_metadata_layers(data: Future[bytes], variables: list[Variable]) -> tu
             ), keras_version
         if node.node_path.count(".") != 1 or not node.identifier.startswith("_tf_keras_"):
             continue  # only direct children of the root: "root.layer-0"
-        name = str(meta.get("name", node.node_path))
-        params = params_of([name], None)
-        layers.append(Layer(name, str(meta.get("class_name", "?")), params, trainable=meta.get("trainable"),
+        name = as_str(meta.get("name")) or node.node_path
+        trainable = meta.get("trainable") if isinstance(meta.get("trainable"), bool) else None
+        layers.append(Layer(name, as_str(meta.get("class_name"), "?"), params_of([name], None), trainable=trainable,
                             dtype=_dtype_of(meta.get("dtype"))))  # fmt: skip
     return layers, keras_version
 
 
 def _dtype_of(value: Any) -> str | None:
     if isinstance(value, dict):
-        return str(value.get("config", {}).get("name", "")) or None
-    return str(value) if value else None
+        return as_str(as_dict(value.get("config")).get("name")) or None
+    return as_str(value) or None
 
 
 PYTHON_OPS = {"PyFunc", "PyFuncStateless", "EagerPyFunc"}
 
 
-def _python_ops(ops: dict[str, int]) -> list[str]:
+def _python_ops(ops: dict[str, int]) -> list[Need]:
     found = sorted(PYTHON_OPS & set(ops))
-    return [f"the Python functions behind {', '.join(found)} (not saved in the model)"] if found else []
+    detail = f"the Python functions behind {', '.join(found)} (not saved in the model)"
+    return [Need("python_function", detail)] if found else []

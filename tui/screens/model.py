@@ -141,8 +141,11 @@ class ModelScreen(Screen[None]):
             if not worker.is_cancelled:
                 self.post_message(ModelInspected(info))
 
-        # .keras/.h5: the layers from the config show first, parameter counts follow (see inspect_model)
-        show(inspect_model(self.stores.for_location(self.location), self.location, on_partial=show))
+        # .keras/.h5: the layers from the config show first, parameter counts follow (see inspect_model).
+        # Leaving the screen cancels this worker, and the read stops at its next step (a crafted file
+        # cannot keep a core busy after the user gave up on it).
+        store = self.stores.for_location(self.location)
+        show(inspect_model(store, self.location, on_partial=show, cancelled=lambda: worker.is_cancelled))
 
     @on(ModelInspected)
     def model_inspected(self, message: ModelInspected) -> None:
@@ -326,16 +329,17 @@ class ModelScreen(Screen[None]):
     def action_load(self) -> None:
         if self.info is None or self.loading:
             return
-        if self.info.needs and any("safe_mode=False" in n for n in self.info.needs):
+        risks = "; ".join(n.detail for n in self.info.needs_consent)
+        if risks:
             if not self.services.settings.unsafe:
-                self.notify(SAFE_MODE_NOTICE, title="Safe mode", severity="warning")
+                self.notify(SAFE_MODE_NOTICE.format(risks=risks), title="Safe mode", severity="warning", markup=False)
                 return
 
             def answered(yes: bool | None) -> None:
                 if yes:
                     self._start_load()
 
-            self.app.push_screen(ConfirmScreen("Load with safe mode off?", UNSAFE_RISK), answered)
+            self.app.push_screen(ConfirmScreen("Load with safe mode off?", UNSAFE_RISK.format(risks=risks)), answered)
             return
         self._start_load()
 
@@ -459,10 +463,10 @@ class ModelScreen(Screen[None]):
 
 
 SAFE_MODE_NOTICE = (
-    "This model holds Lambda layers, which safe mode refuses. Restart tfscope with --unsafe to load it, "
+    "Loading this model needs {risks}, which safe mode refuses. Restart tfscope with --unsafe to load it, "
     "only if you trust who saved it."
 )
-UNSAFE_RISK = "Its Lambda layers run Python bytecode from the file: only for models from people you trust."
+UNSAFE_RISK = "Loading it means {risks}: only for models from people you trust."
 NOT_LOADED = Text("Not loaded yet: press l to load the model with TensorFlow (in a separate process).", style="dim")
 
 
