@@ -82,3 +82,35 @@ def emulator(emulator_data: Path) -> Iterator[Emulator]:
     yield server
     server.stop()
     os.environ.pop("STORAGE_EMULATOR_HOST", None)
+
+
+class Uploader:
+    """Writes objects into the emulator at test time: names that a folder preload cannot hold."""
+
+    def __init__(self, bucket: str, prefix: str) -> None:
+        from google.cloud import storage
+
+        self.bucket = storage.Client(project="tfscope-tests").bucket(bucket)
+        self.prefix = prefix
+        """Every name given below lands under this prefix (ends with "/")."""
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket.name}/{self.prefix}"
+
+    def put(self, name: str, data: bytes) -> None:
+        self.bucket.blob(self.prefix + name).upload_from_string(data)
+
+    def put_tree(self, folder: Path, under: str = "") -> None:
+        """Every file below `folder`, named by its path relative to it."""
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                self.put(under + path.relative_to(folder).as_posix(), path.read_bytes())
+
+
+@pytest.fixture
+def uploader(emulator: Emulator, request: pytest.FixtureRequest) -> Uploader:
+    """A fresh prefix in the zoo bucket for this test's own objects."""
+    import uuid
+
+    return Uploader(ZOO_BUCKET, f"t-{request.node.name[:40]}-{uuid.uuid4().hex[:8]}/")

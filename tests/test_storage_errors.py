@@ -87,7 +87,7 @@ def test_network_unreachable_without_emulator(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
     error = translate_error(requests.ConnectionError("Max retries exceeded"), parse_location("gs://bkt/p/"))
     assert isinstance(error, NetworkError)
-    assert "gs://bkt/p/" in error.detail and "retry" in error.fix
+    assert "gs://bkt/p/" in error.detail and "try again" in error.fix
 
 
 def test_mid_transfer_cut_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:

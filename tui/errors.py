@@ -61,6 +61,10 @@ class NetworkError(TfscopeError):
     title = "Network unreachable"
 
 
+class ServerError(TfscopeError):
+    title = "Storage server error"
+
+
 class EmulatorNotRunningError(TfscopeError):
     title = "Storage emulator not running"
 

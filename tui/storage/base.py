@@ -89,8 +89,12 @@ class Store(Protocol):
         """Metadata of one object."""
         ...
 
-    def read_range(self, location: Location, start: int, length: int) -> bytes:
-        """Up to `length` bytes from offset `start` (a negative start counts from the end)."""
+    def read_range(self, location: Location, start: int, length: int, generation: int | None = None) -> bytes:
+        """Up to `length` bytes from offset `start` (a negative start counts from the end).
+
+        `generation` pins the read to one version of the object (GCS): if it was replaced since the
+        listing, the read fails instead of mixing two files.
+        """
         ...
 
     def open(self, location: Location) -> BinaryIO:

@@ -21,6 +21,7 @@ from tui.errors import (
     NetworkError,
     NoCredentialsError,
     NotFoundError,
+    ServerError,
     TfscopeError,
 )
 from tui.storage.base import PAGE_SIZE, Entry, ObjectStat
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 LISTING_FIELDS = "items(name,size,updated,generation,crc32c,md5Hash,contentType,storageClass),prefixes,nextPageToken"
 """What a level's listing asks for (what `_stat` reads): about a third of each object's JSON."""
+STALL_SECONDS = 10.0
+"""A transfer with no bytes for this long fails (the read timeout); a slow but moving one goes on."""
+CONNECT_SECONDS = 3.05
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 BUCKET_METADATA_ENV = "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA"
 """google-cloud-storage 3.17 GETs each bucket's metadata in a background thread to label OpenTelemetry
@@ -57,12 +61,16 @@ class GcsStore:
         project: Project whose buckets `gs://` lists; None takes the credentials' project.
         anonymous: Use no credentials at all (public buckets only).
         deadline: Seconds an interactive call may spend on retries before it fails.
+        stall: Seconds without a byte after which a request fails (a stalled transfer).
     """
 
-    def __init__(self, project: str | None = None, anonymous: bool = False, deadline: float = 6.0) -> None:
+    def __init__(
+        self, project: str | None = None, anonymous: bool = False, deadline: float = 6.0, stall: float = STALL_SECONDS
+    ) -> None:
         self.project = project
         self.anonymous = anonymous
         self.deadline = deadline
+        self.stall = stall
         self._client: Client | None = None
         self._lock = threading.Lock()
         self.stats = TransferStats()
@@ -97,7 +105,7 @@ class GcsStore:
         from google.cloud.storage.retry import DEFAULT_RETRY
 
         retry = DEFAULT_RETRY.with_delay(initial=0.2, maximum=2.0).with_timeout(self.deadline)
-        return {"retry": retry, "timeout": (3.05, 20)}
+        return {"retry": retry, "timeout": (CONNECT_SECONDS, self.stall)}
 
     # -- Store ------------------------------------------------------------------------------
 
@@ -106,7 +114,7 @@ class GcsStore:
             yield from self._list_buckets()
             return
         prefix = location.as_dir().path
-        with _translated(location):
+        with _translated(location, stall=self.stall):
             client = self.client()
             pages = client.list_blobs(
                 location.bucket,
@@ -132,7 +140,7 @@ class GcsStore:
 
     def _list_buckets(self) -> Iterator[list[Entry]]:
         where = Location(GCS_SCHEME)
-        with _translated(where):
+        with _translated(where, stall=self.stall):
             client = self.client()
             if client.project is None:
                 raise NoCredentialsError(
@@ -145,7 +153,7 @@ class GcsStore:
                 yield sorted((Entry(Location(GCS_SCHEME, b.name, "")) for b in page), key=lambda e: e.name)
 
     def list_recursive(self, location: Location) -> Iterator[list[Entry]]:
-        with _translated(location):
+        with _translated(location, stall=self.stall):
             pages = (
                 self.client()
                 .list_blobs(location.bucket, prefix=location.as_dir().path, page_size=PAGE_SIZE, **self._call_options())
@@ -158,21 +166,21 @@ class GcsStore:
         return _stat(self._blob(location))
 
     def _blob(self, location: Location) -> Blob:
-        with _translated(location):
+        with _translated(location, stall=self.stall):
             blob = self.client().bucket(location.bucket).get_blob(location.path, **self._call_options())
         if blob is None:  # get_blob answers None for a missing object and for a missing bucket alike
             raise NotFoundError(f"{location.uri} does not exist.", "Check the bucket and object names.")
         return blob
 
-    def read_range(self, location: Location, start: int, length: int) -> bytes:
+    def read_range(self, location: Location, start: int, length: int, generation: int | None = None) -> bytes:
         if start < 0:
             start = max(0, self.stat(location).size + start)
-        return self._read(location, start, length, None)
+        return self._read(location, start, length, generation)
 
     def _read(self, location: Location, start: int, length: int, generation: int | None) -> bytes:
         if length <= 0:
             return b""
-        with _translated(location):
+        with _translated(location, generation, self.stall):
             blob = self.client().bucket(location.bucket).blob(location.path, generation=generation)
             data: bytes = blob.download_as_bytes(
                 start=start, end=start + length - 1, checksum=None, **self._call_options()
@@ -189,7 +197,7 @@ class GcsStore:
         return cast(BinaryIO, BlockCachedReader(fetch, stat.size))
 
     def download(self, location: Location, dest: Path) -> None:
-        with _translated(location):
+        with _translated(location, stall=self.stall):
             blob = self.client().bucket(location.bucket).blob(location.path)
             blob.download_to_filename(str(dest), **self._call_options())
 
@@ -279,8 +287,10 @@ def _stat(blob: Blob) -> ObjectStat:
 class _translated:
     """Turn google-auth, google-api-core and requests errors into TfscopeErrors."""
 
-    def __init__(self, location: Location) -> None:
+    def __init__(self, location: Location, generation: int | None = None, stall: float = STALL_SECONDS) -> None:
         self.location = location
+        self.generation = generation
+        self.stall = stall
 
     def __enter__(self) -> None:
         return None
@@ -288,17 +298,24 @@ class _translated:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None or isinstance(exc, TfscopeError) or not isinstance(exc, Exception):
             return
-        raise translate_error(exc, self.location) from exc
+        raise translate_error(exc, self.location, self.generation, self.stall) from exc
 
 
-def translate_error(exc: Exception, location: Location) -> TfscopeError:
-    """The TfscopeError a user should see for a failed GCS call on `location`."""
+def translate_error(
+    exc: Exception, location: Location, generation: int | None = None, stall: float = STALL_SECONDS
+) -> TfscopeError:
+    """The TfscopeError a user should see for a failed GCS call on `location`.
+
+    `generation` is set for reads pinned to the generation a listing saw: a 404 then means the object
+    was deleted or replaced since, not that the bucket is missing.
+    """
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
     bucket = f"gs://{location.bucket}" if location.bucket else "the project's buckets"
-    if isinstance(exc, api.RetryError) and isinstance(exc.cause, Exception):
-        exc = exc.cause
+    retried = isinstance(exc, api.RetryError)
+    if retried and isinstance(exc.cause, Exception):  # type: ignore[attr-defined]
+        exc = exc.cause  # type: ignore[attr-defined]
     # InvalidOperation (a 401 on an anonymous client) subclasses DefaultCredentialsError: test it first.
     if isinstance(exc, auth.InvalidOperation):
         return AccessDeniedError(
@@ -307,20 +324,52 @@ def translate_error(exc: Exception, location: Location) -> TfscopeError:
         )
     if isinstance(exc, auth.DefaultCredentialsError):
         return NoCredentialsError("No Google Cloud credentials were found on this machine.", SIGN_IN_FIX)
-    if isinstance(exc, auth.RefreshError | api.Unauthorized):
+    status = _status_of(exc)
+    if isinstance(exc, auth.RefreshError) or status == 401:
         return NoCredentialsError(
             "Your Google Cloud credentials were rejected or have expired.",
             "Run `gcloud auth application-default login` again.",
         )
-    if isinstance(exc, api.Forbidden):
+    if status == 403:
         needed = "roles/storage.objectViewer" if location.bucket else "a role with storage.buckets.list"
         return AccessDeniedError(
             f"The signed-in account may not read {bucket}.",
             f"Ask for {needed} on {bucket}, or sign in as another account (`gcloud auth application-default login`).",
         )
-    if isinstance(exc, api.NotFound):
-        what = f"Bucket {bucket} does not exist" if location.bucket else "Not found"
-        return NotFoundError(f"{what} ({location.uri}).", "Check the bucket name; names are global and case-sensitive.")
+    if status == 404:
+        return _not_found(exc, location, generation)
+    if status == 429:
+        return ServerError(
+            f"Google Cloud Storage is limiting requests (429 Too Many Requests) for {location.uri}"
+            + (" and kept doing so while tfscope retried." if retried else "."),
+            "Wait a minute, then try again; heavy parallel use of the bucket from elsewhere can cause it.",
+            title="Rate limited",
+        )
+    if status is not None and status >= 500:
+        return ServerError(
+            f"Google Cloud Storage answered {status} {_reason(status)} for {location.uri}"
+            + (", again on every retry." if retried else "."),
+            "A fault on the server's side: try again in a moment (status.cloud.google.com lists outages).",
+        )
+    if status is not None:
+        return TfscopeError(
+            f"Google Cloud Storage refused the request for {location.uri} ({status} {_reason(status)}): "
+            f"{_message(exc)}",
+            "Check the location.",
+            title="Request refused",
+        )
+    if _is_stall(exc):
+        return NetworkError(
+            f"Google Cloud Storage stopped sending data for {location.uri}: nothing arrived for {stall:g} s.",
+            "Check the connection (a VPN, proxy or a very slow link), then try again.",
+            title="Transfer stalled",
+        )
+    if _is_cut(exc):
+        return NetworkError(
+            f"The connection dropped in the middle of reading {location.uri}.",
+            "Check the connection, then try again: nothing half-read is kept.",
+            title="Connection lost",
+        )
     if _is_network_error(exc):
         host = emulator_host()
         if host:
@@ -330,11 +379,72 @@ def translate_error(exc: Exception, location: Location) -> TfscopeError:
             )
         return NetworkError(
             f"Could not reach Google Cloud Storage for {location.uri}.",
-            "Check the network connection, proxy settings and DNS, then press r to retry.",
+            "Check the network connection, proxy settings and DNS, then try again.",
         )
     if isinstance(exc, api.GoogleAPICallError):
-        return TfscopeError(f"Google Cloud Storage answered: {exc.message}", "Press r to retry.", title="Storage error")
-    return TfscopeError(f"{type(exc).__name__}: {exc}", "Press r to retry.", title="Storage error")
+        return TfscopeError(f"Google Cloud Storage answered: {exc.message}", "Try again.", title="Storage error")
+    return TfscopeError(f"{type(exc).__name__}: {exc}", "Try again.", title="Storage error")
+
+
+def _status_of(exc: Exception) -> int | None:
+    """The HTTP status behind an api_core error or a media download's InvalidResponse."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and 100 <= code < 600:
+        return code
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        return status
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    if len(args) > 1 and isinstance(args[1], int) and 100 <= args[1] < 600:
+        return int(args[1])  # InvalidResponse(response, "Request failed with status code", 503, ...)
+    return None
+
+
+def _message(exc: Exception) -> str:
+    message = getattr(exc, "message", None)
+    text = str(message if message else exc)
+    return text.rsplit(": ", 1)[-1][:200]
+
+
+def _reason(status: int) -> str:
+    import http
+
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _not_found(exc: Exception, location: Location, generation: int | None) -> TfscopeError:
+    message = _message(exc).lower()
+    if location.is_dir or ("bucket" in message and "not exist" in message):  # a listing: only the bucket can be missing
+        return NotFoundError(
+            f"Bucket gs://{location.bucket} does not exist ({location.uri}).",
+            "Check the bucket name; names are global and case-sensitive.",
+        )
+    if generation is not None:
+        return NotFoundError(
+            f"{location.uri} was deleted or replaced while tfscope was reading it.",
+            "Open it again to read the version that is there now.",
+            title="Object changed",
+        )
+    return NotFoundError(f"{location.uri} does not exist.", "Check the path; names are case-sensitive.")
+
+
+def _is_stall(exc: Exception) -> bool:
+    import requests
+
+    return isinstance(exc, requests.exceptions.ReadTimeout | TimeoutError) or "Read timed out" in str(exc)
+
+
+def _is_cut(exc: Exception) -> bool:
+    import requests
+
+    text = str(exc)
+    return isinstance(exc, requests.exceptions.ChunkedEncodingError) or any(
+        marker in text for marker in ("IncompleteRead", "Connection broken", "Response ended prematurely")
+    )
 
 
 def _is_network_error(exc: Exception) -> bool:
@@ -347,7 +457,6 @@ def _is_network_error(exc: Exception) -> bool:
         ConnectionError,
         TimeoutError,
         auth.TransportError,
-        api.ServiceUnavailable,
         api.RetryError,
     )
     return isinstance(exc, network_types)

@@ -43,7 +43,7 @@ class LocalStore:
         with _translated(location):
             return _stat(location.path)
 
-    def read_range(self, location: Location, start: int, length: int) -> bytes:
+    def read_range(self, location: Location, start: int, length: int, generation: int | None = None) -> bytes:
         with _translated(location), open(location.path, "rb") as f:
             if start < 0:
                 f.seek(max(0, os.fstat(f.fileno()).st_size + start))
