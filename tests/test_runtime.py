@@ -38,7 +38,8 @@ def host() -> RuntimeHost:
 
 
 def entry_dirs(cache: ModelCache) -> list[Path]:
-    return [p for p in cache.root.iterdir()] if cache.root.exists() else []
+    """Entries and downloads in progress (lock files are not entries)."""
+    return [p for p in cache.root.iterdir() if p.suffix != ".lock"] if cache.root.exists() else []
 
 
 @pytest.mark.usefixtures("emulator")
@@ -47,17 +48,18 @@ def test_cache_downloads_once_and_verifies(tmp_path: Path, zoo: Path) -> None:
     location = parse_location(f"gs://{ZOO_BUCKET}/saved/exported/")
     files = artifact_files(stores, location)
     cache = ModelCache(tmp_path / "cache")
-    local, downloaded = cache.fetch(stores.gcs, location, files)
+    cached = cache.fetch(stores.gcs, location, files)
+    local, downloaded = cached.path, cached.downloaded
     assert downloaded == sum(f.size or 0 for f in files)
     for f in (zoo / "saved/exported").rglob("*"):
         if f.is_file():
             assert (local / f.relative_to(zoo / "saved/exported")).read_bytes() == f.read_bytes()
     before = stores.gcs.stats.snapshot()
-    again, downloaded_again = cache.fetch(stores.gcs, location, artifact_files(stores, location))
-    assert again == local and downloaded_again == 0
+    again = cache.fetch(stores.gcs, location, artifact_files(stores, location))
+    assert again.path == local and again.downloaded == 0
     requests, nbytes = stores.gcs.stats.snapshot()
     assert nbytes - before[1] < 10_000  # the listing only, no object bytes
-    assert not list(local.rglob("*.partial"))
+    assert [p.name for p in cache.root.iterdir() if ".tmp-" in p.name] == []
 
 
 @pytest.mark.usefixtures("emulator")

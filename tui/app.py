@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from tui.commands import ScreenActionsProvider
 from tui.errors import TfscopeError
+from tui.formats.h5_sandbox import prestart as prestart_h5_helper
 from tui.messages import StartResolved
 from tui.runtime.host import RuntimeHost
 from tui.screens.browser import BrowserScreen
@@ -29,6 +31,10 @@ class TfscopeApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "tfscope"
     COMMANDS = App.COMMANDS | {ScreenActionsProvider}
+    BINDINGS = [
+        # Textual makes ctrl+c copy; in a terminal program people press it to leave, over SSH above all.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app-quit", tooltip="Leave tfscope"),
+    ]
 
     def __init__(
         self,
@@ -40,14 +46,16 @@ class TfscopeApp(App[None]):
         super().__init__()
         self.stores = stores
         self.settings = settings or Settings()
-        self.services = Services(stores, runtime or RuntimeHost(), cache, self.settings)
+        self.services = Services(stores, runtime or RuntimeHost(), cache or ModelCache.throwaway(), self.settings)
         self.browser = BrowserScreen(self.services)
 
     def on_unmount(self) -> None:
         self.services.runtime.stop()  # the TensorFlow child goes with the app
+        self.services.cache.close()  # a throwaway cache (--no-cache) goes too
 
     async def on_mount(self) -> None:
         await self.push_screen(self.browser)
+        self.set_timer(0.5, prestart_h5_helper)  # after the first paint: .h5/.keras then open without waiting
         if self.settings.start:
             self.browser.go_to_text(self.settings.start, open_model=True)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from tui.settings import Settings
 if TYPE_CHECKING:
     from tui.app import TfscopeApp
     from tui.storage import Stores
+    from tui.storage.local_paths import Skipped
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +54,7 @@ def make_app(settings: Settings) -> TfscopeApp:
     from tui.storage.cache import ModelCache
 
     stores = Stores(GcsStore(project=settings.project, anonymous=settings.anonymous))
-    cache = None if settings.no_cache else ModelCache(settings.cache_dir or default_cache_dir())
+    cache = ModelCache.throwaway() if settings.no_cache else ModelCache(settings.cache_dir or default_cache_dir())
     return TfscopeApp(stores, settings, cache=cache)
 
 
@@ -86,10 +87,7 @@ def run_inspect(argv: Sequence[str]) -> int:
     except TfscopeError as error:
         print(f"tfscope: {error.one_line()}", file=sys.stderr)
         return 1
-    try:
-        print(json.dumps(to_json(info), indent=2) if args.json else to_text(info))
-    except BrokenPipeError:  # `tfscope inspect ... | head`: the reader left, which is fine
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print_output(json.dumps(to_json(info), indent=2) if args.json else to_text(info))
     return 0
 
 
@@ -115,7 +113,8 @@ def build_run_parser() -> argparse.ArgumentParser:
         help="shape for an input with unknown dims (default: unknown dims are 1)",
     )
     parser.add_argument("--device", help="device to run on, e.g. /GPU:0 (default: TensorFlow's choice)")
-    parser.add_argument("--repeat", type=int, default=10, help="warm runs timed after the first call (default 10)")
+    parser.add_argument("--repeat", type=non_negative, default=10,
+                        help="warm runs timed after the first call (default 10)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
     parser.add_argument(
         "--unsafe",
@@ -158,15 +157,17 @@ def run_devices(argv: Sequence[str]) -> int:
     finally:
         host.stop()
     if args.json:
-        print(json.dumps(listing, indent=2))
+        print_output(json.dumps(listing, indent=2))
         return 0
+    lines = []
     for device in listing.get("physical", []):
         extra = ", ".join(f"{k} {v}" for k, v in device.items() if k not in {"name", "type"} and v)
-        print(f"physical  {device['type']:<4} {device['name']}" + (f"  ({extra})" if extra else ""))
+        lines.append(f"physical  {device['type']:<4} {device['name']}" + (f"  ({extra})" if extra else ""))
     for device in listing.get("logical", []):
-        print(f"logical   {device['type']:<4} {device['name']}")
+        lines.append(f"logical   {device['type']:<4} {device['name']}")
     tpu = listing.get("tpu")
-    print(f"TPU       {tpu}" if tpu else "TPU       none found")
+    lines.append(f"TPU       {tpu}" if tpu else "TPU       none found")
+    print_output("\n".join(lines))
     return 0
 
 
@@ -181,18 +182,25 @@ def run_model(argv: Sequence[str]) -> int:
     from tui.storage import GcsStore, Stores, parse_location
     from tui.storage.cache import ModelCache
 
+    from tui.storage.scratch import make_temp_dir, remove_temp_dir
+
     args = build_run_parser().parse_args(argv)
     host = RuntimeHost()
+    cache = None
+    inputs_dir = make_temp_dir("input")
     try:
         location = parse_location(args.location)
         stores = Stores(GcsStore(project=args.project, anonymous=args.anonymous))
         info = inspect_model(stores.for_location(location), location)
         location = parse_location(info.uri)
-        cache = None if args.no_cache else ModelCache(args.cache_dir or default_cache_dir())
-        loaded = load_model(stores, host, cache, location, info.kind, unsafe=args.unsafe, device=args.device)
+        cache = ModelCache.throwaway() if args.no_cache else ModelCache(args.cache_dir or default_cache_dir())
+        loaded = load_model(stores, host, cache, location, info.kind, unsafe=args.unsafe, device=args.device,
+                            needs=info.needs)  # fmt: skip
+        for note in load_notes(loaded.skipped, loaded.repaired):
+            print(f"tfscope: {note}", file=sys.stderr)
         names = [s["name"] for s in loaded.signatures]
         signature = args.signature or ("serving_default" if "serving_default" in names else (names or [""])[0])
-        inputs = parse_inputs(args.input, args.shape, stores)
+        inputs = parse_inputs(args.input, args.shape, stores, inputs_dir)
         result = host.request("run", doing=f"running {signature}", signature=signature, inputs=inputs,
                               device=args.device, repeat=args.repeat)  # fmt: skip
     except TfscopeError as error:
@@ -200,13 +208,43 @@ def run_model(argv: Sequence[str]) -> int:
         return 1
     finally:
         host.stop()
+        remove_temp_dir(inputs_dir)
+        if cache is not None:
+            cache.close()
     result["uri"] = location.uri
-    print(json.dumps(result, indent=2) if args.json else format_run(result))
+    print_output(json.dumps(result, indent=2) if args.json else format_run(result))
     return 0
 
 
-def parse_inputs(values: list[str], shapes: list[str], stores: Stores) -> dict[str, dict[str, object]]:
-    """`NAME=VALUE` flags as the runtime's input sources; JSON is parsed as data, never evaluated."""
+def load_notes(skipped: Sequence[Skipped], repaired: bool) -> list[str]:
+    """What a load did that the user should know: objects it left out, a damaged copy it replaced."""
+    notes = []
+    if skipped:
+        listed = "; ".join(f"{s.name} ({s.reason})" for s in skipped[:5])
+        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        notes.append(f"{len(skipped)} object(s) of the model were not downloaded, their names cannot be local "
+                     f"files: {listed}{more}.")  # fmt: skip
+    if repaired:
+        notes.append("the cached copy had changed on disk since it was downloaded: it was downloaded again.")
+    return notes
+
+
+def print_output(text: str) -> None:
+    """Print a command's result; a reader that went away (`| head`) is fine, not a traceback."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def parse_inputs(
+    values: list[str], shapes: list[str], stores: Stores, downloads: Path
+) -> dict[str, dict[str, object]]:
+    """`NAME=VALUE` flags as the runtime's input sources; JSON is parsed as data, never evaluated.
+
+    A gs:// .npy/.npz is downloaded into `downloads` (a temporary folder the caller removes).
+    """
     from tui.errors import TfscopeError
     from tui.runtime.inputs import source_from_text
 
@@ -217,30 +255,43 @@ def parse_inputs(values: list[str], shapes: list[str], stores: Stores) -> dict[s
             raise TfscopeError(f"--input {item!r} has no '='.", "Write --input NAME=VALUE.", title="Bad input")
         source = source_from_text(value)
         if source["source"] == "npy":
-            source["path"] = _local_copy(source["path"], stores)
+            source["path"] = _local_copy(str(source["path"]), stores, downloads)
         inputs[name] = source
     for item in shapes:
         name, _, dims = item.partition("=")
         try:
-            inputs.setdefault(name, {"source": "zeros"})["shape"] = [int(d) for d in dims.split(",") if d]
-        except ValueError as exc:
-            raise TfscopeError(f"--shape {item!r}: dims must be integers.", "Write --shape NAME=1,224,224,3.",
-                               title="Bad input") from exc  # fmt: skip
+            shape = [int(d) for d in dims.split(",") if d.strip()]
+        except ValueError:
+            shape = [-1]
+        if not shape or any(d < 1 for d in shape):
+            raise TfscopeError(f"--shape {item!r}: dims must be whole numbers of at least 1.",
+                               "Write --shape NAME=1,224,224,3.", title="Bad input")  # fmt: skip
+        inputs.setdefault(name, {"source": "zeros"})["shape"] = shape
     return inputs
 
 
-def _local_copy(path: str, stores: Stores) -> str:
-    """A gs:// .npy/.npz downloaded to a temporary file; a local path as it is."""
+def _local_copy(path: str, stores: Stores, downloads: Path) -> str:
+    """A gs:// .npy/.npz downloaded into `downloads`; a local path as it is."""
     if not path.startswith("gs://"):
         return path
-    import tempfile
-
     from tui.storage import parse_location
+    from tui.storage.local_paths import safe_file_name
 
     location = parse_location(path)
-    dest = Path(tempfile.mkdtemp(prefix="tfscope-input-")) / location.name
+    dest = downloads / safe_file_name(location.name, "input")
     stores.gcs.download(location, dest)
     return str(dest)
+
+
+def non_negative(text: str) -> int:
+    """An argparse type: a whole number of 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return value
 
 
 def format_run(result: dict[str, object]) -> str:
@@ -264,22 +315,53 @@ def format_run(result: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+HEADLESS = {"inspect": "run_inspect", "devices": "run_devices", "run": "run_model"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["inspect"]:
-        return run_inspect(argv[1:])
-    if argv[:1] == ["devices"]:
-        return run_devices(argv[1:])
-    if argv[:1] == ["run"]:
-        return run_model(argv[1:])
+    if argv[:1] and argv[0] in HEADLESS:
+        return run_headless(globals()[HEADLESS[argv[0]]], argv[1:])
     args = build_parser().parse_args(argv)
     settings = settings_from_args(args)
     if args.demo:
         from tui.demo import run_demo
 
-        return run_demo(settings)
+        return leave(run_demo(settings))
     make_app(settings).run()
-    return 0
+    return leave(0)
+
+
+def run_headless(command: Callable[[Sequence[str]], int], argv: Sequence[str]) -> int:
+    """A headless command, ended by ctrl+c, a closed terminal or `kill` with its cleanup done
+    (temporary folders, the TensorFlow child) and one line, never a traceback."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    try:
+        return command(argv)
+    except KeyboardInterrupt:
+        print("tfscope: stopped.", file=sys.stderr)
+        return 130
+
+
+def leave(code: int) -> int:
+    """Return `code` once the app has quit; if threads still work (a read the user walked away from,
+    a transfer waiting out its stall timeout), exit now rather than wait for them: quitting quits."""
+    import threading
+
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        import atexit
+
+        atexit._run_exitfuncs()  # throwaway caches, helper processes
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -16,6 +16,6 @@ class Services:
 
     stores: Stores
     runtime: RuntimeHost = field(default_factory=RuntimeHost)
-    cache: ModelCache | None = None
-    """None: downloads go to a throwaway folder (--no-cache)."""
+    cache: ModelCache = field(default_factory=ModelCache.throwaway)
+    """Where downloads go: the user's cache, or a throwaway folder removed at exit (--no-cache)."""
     settings: Settings = field(default_factory=Settings)

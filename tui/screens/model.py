@@ -365,7 +365,7 @@ class ModelScreen(Screen[None]):
         loaded = load_model(
             self.stores, runtime, self.services.cache, self.location, self.info.kind,
             unsafe=self.services.settings.unsafe, on_phase=phase, on_progress=progress,
-            cancelled=lambda: worker.is_cancelled,
+            cancelled=lambda: worker.is_cancelled, needs=self.info.needs,
         )  # fmt: skip
         devices = runtime.devices()
         placement = runtime.request("placement", doing="reading placement")
