@@ -12,15 +12,22 @@ import gc
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from typing import Any
 
 from tui.runtime.inputs import InputError, make_input
 from tui.runtime.stats import output_stats
+from tui.runtime.tf_messages import meaningful_lines
 
 LOGICAL_CPUS_ENV = "TFSCOPE_LOGICAL_CPUS"
 """Split the CPU into this many logical devices (tests and demos of placement without a GPU)."""
+LIFELINE_ENV = "TFSCOPE_LIFELINE_FD"
+"""A pipe whose other end only the host holds: when it closes, the host is gone, and so is this process."""
+TFLITE_MAIN = "main"
+"""The signature name of a TFLite model that has no SignatureDefs (older converters): its graph's I/O."""
+NOT_LOADED_FIX = "Press l to load it again (tfscope run loads it for you)."
 
 
 class Failure(Exception):
@@ -69,21 +76,45 @@ class Runtime:
     def op_load(self, path: str, kind: str, unsafe: bool = False, device: str | None = None) -> dict[str, Any]:
         tf = self.import_tf()
         self.op_unload()
+        device = self.checked_device(device)
         self.send({"event": "phase", "phase": "restore"})
-        with tf.device(device) if device else _nullcontext():
-            if kind == "SavedModel":
-                self.model = tf.saved_model.load(path)
-            elif kind in {"Keras v3", "Keras HDF5"}:
-                self.model = _load_keras(path, unsafe)
-            elif kind == "Checkpoint":
-                self.model = tf.train.load_checkpoint(path.removesuffix(".index"))
-            elif kind == "TFLite":
-                self.model = tf.lite.Interpreter(model_path=path)
-                self.model.allocate_tensors()
-            else:
-                raise Failure("Cannot load", f"tfscope does not load {kind} artifacts.")
+        try:
+            with tf.device(device) if device else _nullcontext():
+                if kind == "SavedModel":
+                    self.model = tf.saved_model.load(path)
+                elif kind in {"Keras v3", "Keras HDF5"}:
+                    self.model = _load_keras(path, unsafe)
+                elif kind == "Checkpoint":
+                    self.model = tf.train.load_checkpoint(path.removesuffix(".index"))
+                elif kind == "TFLite":
+                    self.model = tf.lite.Interpreter(model_path=path)
+                    self.model.allocate_tensors()
+                else:
+                    raise Failure("Cannot load", f"tfscope does not load {kind} artifacts.")
+        except Failure:
+            raise
+        except Exception as exc:  # TF's DataLossError, zipfile's BadZipFile, h5py's OSError...
+            self.model = None
+            raise _load_failure(exc, path) from exc
         self.kind, self.path = kind, path
         return {"kind": kind, "signatures": self.signatures(), "tensorflow": tf.__version__}
+
+    def checked_device(self, device: str | None) -> str | None:
+        """`device` as TensorFlow names it, or a Failure naming the devices there are.
+
+        TensorFlow places soft: an op asked for on /GPU:7 of a machine without one quietly runs on
+        the CPU, and the report would say GPU:7.
+        """
+        if not device:
+            return None
+        names = [d.name for d in self.tf.config.list_logical_devices()]
+        wanted = _short_device(device if "device:" in device else "device:" + device.lstrip("/")).upper()
+        for name in names:
+            if _short_device(name).upper() == wanted:
+                return str(name)
+        shown = ", ".join(_short_device(n) for n in names)
+        raise Failure("No such device", f"TensorFlow sees no {device} on this machine; it sees {shown}.",
+                      f"Pick one of {shown}, or leave the device to TensorFlow.")  # fmt: skip
 
     def op_unload(self) -> dict[str, Any]:
         if self.model is not None:
@@ -115,7 +146,7 @@ class Runtime:
         return {"physical": physical, "logical": logical, "tpu": _tpu(tf)}
 
     def op_placement(self) -> dict[str, Any]:
-        variables = []
+        variables = []  # no model loaded: nothing is placed anywhere
         for v in self.variables():
             nbytes = int(v.shape.num_elements() or 0) * v.dtype.size
             variables.append({"name": v.name, "device": _short_device(v.device), "bytes": nbytes})
@@ -127,6 +158,8 @@ class Runtime:
     def op_run(self, signature: str, inputs: dict[str, Any], device: str | None = None, repeat: int = 10,
                save_dir: str | None = None) -> dict[str, Any]:  # fmt: skip
         tf = self.import_tf()
+        self.require_model()
+        device = self.checked_device(device)
         specs = {s["name"]: s for s in self.signatures()}
         if signature not in specs:
             raise Failure("No such signature", f"The model has no signature '{signature}'.",
@@ -137,16 +170,20 @@ class Runtime:
         except InputError as error:
             raise Failure("Bad input", str(error), "Fix the value source or shape of that input.") from error
         call = self.callable(signature)
-        with tf.device(device) if device else _nullcontext():
-            start = time.perf_counter()
-            outputs = call(arrays)
-            first_ms = (time.perf_counter() - start) * 1000
-            warm = []
-            for _ in range(max(0, repeat)):
+        try:
+            with tf.device(device) if device else _nullcontext():
                 start = time.perf_counter()
                 outputs = call(arrays)
-                warm.append((time.perf_counter() - start) * 1000)
-        self.last_device = _short_device(device or _device_of(outputs))
+                first_ms = (time.perf_counter() - start) * 1000
+                warm = []
+                for _ in range(max(0, repeat)):
+                    start = time.perf_counter()
+                    outputs = call(arrays)
+                    warm.append((time.perf_counter() - start) * 1000)
+        except Exception as exc:  # the model rejected its inputs or failed inside its graph
+            raise Failure("The model failed on these inputs", meaningful_lines(str(exc)),
+                          "Check the inputs' values and shapes against the signature (tab 2).") from exc  # fmt: skip
+        self.last_device = _short_device(_device_of(outputs) or device or "CPU:0")
         result = {name: output_stats(value) for name, value in outputs.items()}
         if save_dir:
             import numpy as np
@@ -161,6 +198,11 @@ class Runtime:
         return {"signature": signature, "device": self.last_device, "outputs": result, "timings": timings}
 
     # -- the loaded model, per kind ---------------------------------------------------------
+
+    def require_model(self) -> None:
+        if self.model is None:
+            raise Failure("No model loaded", "The runtime holds no model: it restarted since the load "
+                          "(after a crash or a cancel), or nothing was loaded yet.", NOT_LOADED_FIX)  # fmt: skip
 
     def signatures(self) -> list[dict[str, Any]]:
         tf = self.tf
@@ -178,9 +220,11 @@ class Runtime:
             out = []
             for name in self.model.get_signature_list():
                 runner = self.model.get_signature_runner(name)
-                inputs = [{"name": k, "dtype": d["dtype"].__name__, "shape": [None if s < 0 else int(s)
-                           for s in d["shape_signature"]]} for k, d in runner.get_input_details().items()]  # fmt: skip
+                inputs = [_tflite_spec(k, d) for k, d in runner.get_input_details().items()]
                 out.append({"name": name, "inputs": inputs, "outputs": []})
+            if not out:  # no SignatureDefs (older converters): the graph's own inputs and outputs
+                inputs = [_tflite_spec(d["name"], d) for d in self.model.get_input_details()]
+                out.append({"name": TFLITE_MAIN, "inputs": inputs, "outputs": []})
             return out
         return []
 
@@ -204,10 +248,25 @@ class Runtime:
 
             return call
         if self.kind == "TFLite":
+            if signature == TFLITE_MAIN and not self.model.get_signature_list():
+                return self._tflite_main
             runner = self.model.get_signature_runner(signature)
             return lambda arrays: runner(**arrays)
         raise Failure("Nothing to run", "A checkpoint holds values, not a graph: there is nothing to call.",
                       "Load the SavedModel or Keras file built from it instead.")  # fmt: skip
+
+    def _tflite_main(self, arrays: dict[str, Any]) -> dict[str, Any]:
+        """Run a TFLite graph through its input and output tensors (no signature to call)."""
+        interpreter = self.model
+        details = {d["name"]: d for d in interpreter.get_input_details()}
+        if any(tuple(details[n]["shape"]) != a.shape for n, a in arrays.items()):
+            for name, array in arrays.items():
+                interpreter.resize_tensor_input(details[name]["index"], array.shape)
+            interpreter.allocate_tensors()
+        for name, array in arrays.items():
+            interpreter.set_tensor(details[name]["index"], array)
+        interpreter.invoke()
+        return {d["name"]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
 
     def variables(self) -> list[Any]:
         tf = self.tf
@@ -236,7 +295,7 @@ def _load_keras(path: str, unsafe: bool) -> Any:
             ) from exc
         raise Failure(
             "Keras could not load the model",
-            _first_line(text),
+            meaningful_lines(text),
             "Check that it was saved by a compatible Keras version.",
         ) from exc
     except TypeError as exc:
@@ -244,10 +303,10 @@ def _load_keras(path: str, unsafe: bool) -> Any:
         if "Could not locate" in text or "custom" in text.lower():
             raise Failure(
                 "Needs custom objects",
-                _first_line(text),
+                meaningful_lines(text),
                 "The model uses classes defined in its author's code; load it in Python with those classes imported.",
             ) from exc
-        raise Failure("Keras could not load the model", _first_line(text)) from exc
+        raise Failure("Keras could not load the model", meaningful_lines(text)) from exc
 
 
 def _tpu(tf: Any) -> dict[str, Any] | None:
@@ -267,11 +326,33 @@ def _spec(name: str, spec: Any) -> dict[str, Any]:
 
 
 def _device_of(outputs: dict[str, Any]) -> str:
+    """The device TensorFlow put the outputs on ("" for numpy arrays, whose `.device` is just "cpu")."""
     for value in outputs.values():
         device = getattr(value, "device", "")
-        if device:
-            return str(device)
-    return "/CPU:0"
+        if isinstance(device, str) and "device:" in device:
+            return device
+    return ""
+
+
+def _tflite_spec(name: str, details: dict[str, Any]) -> dict[str, Any]:
+    shape = details.get("shape_signature")
+    shape = details["shape"] if shape is None or not len(shape) else shape
+    return {"name": name, "dtype": details["dtype"].__name__, "shape": [None if s < 0 else int(s) for s in shape]}
+
+
+def _load_failure(exc: Exception, path: str) -> Failure:
+    """A load that TensorFlow, Keras or h5py refused, told as what it means for the files."""
+    name = type(exc).__name__
+    detail = meaningful_lines(str(exc))
+    if name in {"DataLossError", "BadZipFile"} or "truncated" in detail.lower() or "corrupt" in detail.lower():
+        return Failure("The model's files are damaged", f"{name}: {detail}",
+                       "A bucket copy is checked and downloaded again on the next l; a local file must be "
+                       "saved again by its author.")  # fmt: skip
+    if name in {"NotFoundError", "FileNotFoundError"}:
+        return Failure("A file of the model is missing", f"{name}: {detail}",
+                       "Check that the model's folder holds every file it was saved with.")  # fmt: skip
+    return Failure("TensorFlow could not load the model", f"{name}: {detail}",
+                   "Check that it was saved by a TensorFlow/Keras version this one can read.")  # fmt: skip
 
 
 def _short_device(device: str) -> str:
@@ -295,7 +376,29 @@ class _nullcontext:
         return None
 
 
+def watch_lifeline() -> None:
+    """Exit as soon as the host is gone (killed, crashed, closed terminal), even mid-load: the pipe's
+    write end lives only in the host, so the kernel closes it then, and this read returns."""
+    fd = int(os.environ.get(LIFELINE_ENV, "-1"))
+    if fd < 0:
+        return
+
+    def wait() -> None:
+        while True:
+            try:
+                if not os.read(fd, 1):
+                    break
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+        os._exit(0)
+
+    threading.Thread(target=wait, daemon=True, name="tfscope-lifeline").start()
+
+
 def main() -> int:
+    watch_lifeline()
     runtime = Runtime()
     for line in sys.stdin:
         try:
@@ -307,7 +410,7 @@ def main() -> int:
         except Exception as exc:  # report it, keep serving: one bad request must not kill the runtime
             traceback.print_exc(file=sys.stderr)
             runtime.send({"ok": False, "error": {"title": "Runtime error", "detail": f"{type(exc).__name__}: "
-                                                 f"{_first_line(str(exc))}", "fix": ""}})  # fmt: skip
+                                                 f"{meaningful_lines(str(exc))}", "fix": ""}})  # fmt: skip
     return 0
 
 

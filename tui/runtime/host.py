@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.errors import TfscopeError
+from tui.runtime.child import LIFELINE_ENV
 
 DEVICE_LISTING_ENV = "TFSCOPE_DEVICE_LISTING"
 """A JSON file whose content replaces the child's device listing: how GPU/TPU rendering is tested."""
@@ -52,6 +53,8 @@ class RuntimeHost:
         self._cancelled = False
         self._cancels = 0  # how many cancels so far: a request waiting its turn checks it did not miss one
         self._warm: threading.Thread | None = None
+        self._lifeline: int | None = None
+        """The write end of the pipe the child watches (see child.watch_lifeline)."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -62,15 +65,23 @@ class RuntimeHost:
     def start(self) -> None:
         if self.running:
             return
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(self.env or {})}
+        self._close_lifeline()
+        # The child exits when this pipe closes: when this process ends, however it ends (kill -9
+        # included), the kernel closes the write end, which no other process holds.
+        lifeline_read, self._lifeline = os.pipe()
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", LIFELINE_ENV: str(lifeline_read), **(self.env or {})}
         self._stderr.clear()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "tui.runtime.child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "tui.runtime.child"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                pass_fds=(lifeline_read,),
+            )
+        finally:
+            os.close(lifeline_read)
         stderr = self._process.stderr
         assert stderr is not None
         threading.Thread(target=self._drain_stderr, args=(stderr,), daemon=True, name="tfscope-runtime-stderr").start()
@@ -105,6 +116,13 @@ class RuntimeHost:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
+        self._close_lifeline()
+
+    def _close_lifeline(self) -> None:
+        if self._lifeline is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._lifeline)
+            self._lifeline = None
 
     def cancel(self) -> None:
         """Stop what the child is doing by killing it, and the requests waiting for it; the next

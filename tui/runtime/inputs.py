@@ -94,12 +94,16 @@ def _load_npy(name: str, path: str, key: str | None) -> Any:
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"input '{name}': cannot read {path} ({exc}); object arrays are refused") from exc
-    if hasattr(loaded, "files"):  # .npz
+    if hasattr(loaded, "files"):  # .npz: its arrays load one by one, each can hold pickled objects
         keys = list(loaded.files)
         chosen = key or (name if name in keys else keys[0] if len(keys) == 1 else None)
         if chosen is None or chosen not in keys:
             raise InputError(f"input '{name}': {path} holds {', '.join(keys)}; name one as FILE.npz:KEY")
-        return loaded[chosen]
+        try:
+            return loaded[chosen]
+        except (OSError, ValueError) as exc:
+            raise InputError(f"input '{name}': cannot read {chosen} from {path} ({exc}); object arrays are "
+                             "refused") from exc  # fmt: skip
     return loaded
 
 

@@ -29,7 +29,7 @@ def output_stats(value: Any) -> dict[str, Any]:
         counts, edges = np.histogram(as_float, bins=HISTOGRAM_BINS)
         stats["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
     stats["preview"] = [float(v) for v in flat[:PREVIEW]]
-    if array.ndim == 2 and array.shape[1] > 1 and array.dtype.kind == "f":
+    if array.ndim == 2 and array.shape[0] > 0 and array.shape[1] > 1 and array.dtype.kind == "f":
         row = array[0]
         top = np.argsort(row)[::-1][:5]
         stats["top5"] = [{"class": int(i), "score": float(row[i])} for i in top]
