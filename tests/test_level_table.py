@@ -39,3 +39,28 @@ async def test_pages_arriving_while_sorted_by_size_are_merged_in_order() -> None
         table.set_filter("obj-029")
         assert {e.name for e in table.shown} == {f"obj-{i:05d}" for i in range(2900, 3000)}
         assert [e.size for e in table.shown] == sorted((e.size or 0 for e in table.shown), reverse=True)
+
+
+async def test_a_long_name_leaves_size_and_date_on_screen() -> None:
+    """A 1,000-character name (or a 60-character one in a narrow terminal) is cut, not the columns after it."""
+    long = Entry(Location("gs", "b", "p/" + "n" * 1000), ObjectStat(size=123_456))
+    app = TableApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(LevelTable)
+        table.show_entries([long, *entries(3)])
+        await pilot.pause()
+        header = table.render_line(0).text
+        assert "Size" in header and "Updated" in header
+        assert "123.5 KB" in table.render_line(1).text
+        assert table.virtual_size.width <= 80
+        assert "…" in table.render_line(1).text
+
+
+def test_invisible_and_bidi_characters_are_shown_as_marks() -> None:
+    """U+202E can make `gpj.exe` read as `exe.jpg`; zero-width and isolate marks hide in names."""
+    from tui.formatting import printable
+
+    for char in ["\u202e", "\u200b", "\u2066", "\u2069", "\ufeff", "\u2028", "\x1b", "\x9b"]:
+        assert printable(f"a{char}b") == "a?b"
+    assert printable("café 日本 ok") == "café 日本 ok"
+    assert printable("two\nlines", keep_newlines=True) == "two\nlines"

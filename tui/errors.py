@@ -22,7 +22,8 @@ class TfscopeError(Exception):
 
     def __init__(self, detail: str, fix: str = "", *, title: str | None = None) -> None:
         # Details quote object names and library messages: made printable once, here, for every screen.
-        detail, fix = printable(detail), printable(fix)
+        # Line breaks stay (a crash's last lines); the headless commands join them (one_line).
+        detail, fix = printable(detail, keep_newlines=True), printable(fix)
         super().__init__(detail)
         self.detail = detail
         self.fix = fix
@@ -38,7 +39,8 @@ class TfscopeError(Exception):
 
     def one_line(self) -> str:
         """The error as a single line, for headless commands and logs."""
-        text = f"{self.title}: {self.detail}"
+        detail = " | ".join(line.strip() for line in self.detail.splitlines() if line.strip())
+        text = f"{self.title}: {detail}"
         return f"{text} Fix: {self.fix}" if self.fix else text
 
     def __str__(self) -> str:

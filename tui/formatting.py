@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -36,13 +38,31 @@ def format_shape(dims: Sequence[int | None] | None, unknown: str = "None") -> st
     return "(" + ", ".join(unknown if d is None else str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
 
 
-_UNPRINTABLE = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+"""Controls, format characters (bidi overrides U+202E, isolates U+2066-2069, zero-width U+200B-U+200D,
+U+FEFF), surrogates, private use, line and paragraph separators: none of them is visible text."""
 
 
-def printable(text: str) -> str:
-    """`text` with control characters (newline, ESC, C1 codes...) shown as ?.
+@functools.lru_cache(maxsize=4096)
+def _shown_as(char: str) -> str:
+    return "?" if unicodedata.category(char) in _HIDDEN_CATEGORIES else char
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with control and invisible characters shown as ?.
 
     Object names, metadata and model files are written by others: drawn raw, an ESC could retitle the
-    terminal or worse. Apply it to every such string on its way to the screen.
+    terminal, and a right-to-left override or a zero-width space could make `gpj.exe` read as another
+    name. Apply it to every such string on its way to the screen. `keep_newlines` keeps line breaks
+    (multi-line messages), and nothing else.
     """
-    return text.translate(_UNPRINTABLE)
+    if text.isascii():
+        if text.isprintable():
+            return text  # the common case, at C speed
+        table = _ASCII_NEWLINES if keep_newlines else _ASCII
+        return text.translate(table)
+    return "".join("\n" if keep_newlines and c == "\n" else _shown_as(c) for c in text)
+
+
+_ASCII = {c: "?" for c in [*range(0x20), 0x7F]}
+_ASCII_NEWLINES = {c: v for c, v in _ASCII.items() if c != 0x0A}

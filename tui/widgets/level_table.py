@@ -268,10 +268,20 @@ class LevelTable(ScrollView, can_focus=True):
 
     # -- drawing ----------------------------------------------------------------------------
 
+    @property
+    def shown_name_width(self) -> int:
+        """The Name column as drawn: as wide as the longest name (up to NAME_MAX), but never so wide that
+        Size and Updated leave the screen (a 1,000-character name would push them out)."""
+        room = self.scrollable_content_region.width - sum(c.width + 2 for c in COLUMNS) - 2
+        return max(NAME_MIN, min(self.name_width, room)) if room > 0 else self.name_width
+
+    def on_resize(self) -> None:
+        self._resize()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
-            cells = [Column("Name", self.name_width), *COLUMNS]
+            cells = [Column("Name", self.shown_name_width), *COLUMNS]
             style = self.get_component_rich_style("level-table--header")
             segments = [Segment(_fit(c.label, c.width, c.right), style) for c in cells]
         else:
@@ -290,7 +300,7 @@ class LevelTable(ScrollView, can_focus=True):
         cursor = self.get_component_rich_style("level-table--cursor") if index == self.cursor else None
         updated = "" if self.stable_display else format_time(entry.updated)
         cells = [
-            (_fit(entry.name, self.name_width), FOLDER_STYLE if entry.is_dir else None),
+            (_fit(entry.name, self.shown_name_width), FOLDER_STYLE if entry.is_dir else None),
             (_fit(entry.kind.value if entry.kind else "", COLUMNS[0].width), KIND_STYLE),
             (_fit(format_size(entry.size), COLUMNS[1].width, right=True), None),
             (_fit(updated, COLUMNS[2].width), None),
@@ -331,7 +341,7 @@ class LevelTable(ScrollView, can_focus=True):
         self.name_width = min(NAME_MAX, max(self.name_width, longest + 1))
 
     def _resize(self) -> None:
-        width = sum(c.width + 2 for c in COLUMNS) + self.name_width + 2
+        width = sum(c.width + 2 for c in COLUMNS) + self.shown_name_width + 2
         self.virtual_size = Size(width, len(self.shown) + 1)  # + the header line
         self.refresh()
 
