@@ -179,3 +179,23 @@ def test_throwaway_cache_is_removed(uploader: Uploader, tmp_path: Path) -> None:
     assert cached.path.exists()
     cache.close()
     assert not cache.root.exists()
+
+
+def test_a_full_disk_says_so() -> None:
+    """ENOSPC while writing an entry (a full disk cannot be made here without privileges)."""
+    import errno
+
+    from tui.storage.cache import _cache_errors
+
+    with pytest.raises(CacheError) as caught, _cache_errors(Path("/somewhere/cache")):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    assert "is full" in caught.value.detail and "--no-cache" in caught.value.fix
+
+
+def test_cli_with_a_cache_dir_that_is_a_file(uploader: Uploader, zoo: Path, tmp_path: Path) -> None:
+    uploader.put("m.tflite", (zoo / "tflite/float.tflite").read_bytes())
+    (tmp_path / "a-file").write_text("not a folder")
+    done = subprocess.run([sys.executable, "-m", "tui", "run", uploader.uri + "m.tflite", "--cache-dir",
+                           str(tmp_path / "a-file")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1 and done.stderr.startswith("tfscope: Model cache unusable")
+    assert "Traceback" not in done.stderr

@@ -168,3 +168,67 @@ def test_budget_stops_a_read_from_the_caller(zoo: Path) -> None:
     for name in ["keras/wide.keras", "saved/multi", "ckpt/slots", "tflite/int8.tflite"]:
         with pytest.raises(InspectionCancelled):
             inspect_model(LocalStore(), parse_location(str(zoo / name)), cancelled=lambda: True)
+
+
+def test_hdf5_weights_behind_an_external_link_are_reported(tmp_path: Path, zoo: Path) -> None:
+    """Not read, not counted as 0 params silently: the link is what loading would need, and says where."""
+    import h5py
+
+    path = tmp_path / "linked.h5"
+    shutil.copy(zoo / "keras/functional.h5", path)
+    with h5py.File(path, "r+") as h5:
+        del h5["model_weights"]
+        h5["model_weights"] = h5py.ExternalLink("/nonexistent/weights.h5", "/")
+    info = inspect_model(LocalStore(), parse_location(str(path)))
+    assert [n.detail for n in info.needs_consent] == [
+        "reading /nonexistent/weights.h5 on this machine (model_weights is an HDF5 external link)"
+    ]
+    assert "not followed" in info.details["Weights"]
+
+
+def helper_processes() -> list[int]:
+    """This process's HDF5 helpers that are still running."""
+    import os
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"tui.formats.h5_sandbox" in cmdline and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def test_leaving_a_model_screen_stops_a_hanging_read(zoo: Path, tmp_path: Path) -> None:
+    """The TUI side of a crafted HDF5 file: escape ends the read at once (no core left at 100%), and
+    ctrl+c quits."""
+    import time
+
+    from crafted import _global_heap_loop
+    from pilot import make_test_app, wait_for
+
+    from tui.formats import h5_sandbox
+    from tui.screens.model import ModelScreen
+
+    h5_sandbox.stop_all()
+    crafted = _global_heap_loop(zoo / "keras/functional.h5", tmp_path / "loop.h5")
+    app = make_test_app(str(crafted))
+    async with app.run_test(size=(100, 30)) as pilot:
+
+        def busy() -> set[int]:
+            return set(helper_processes()) - {h.process.pid for h in h5_sandbox._idle}
+
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and bool(busy()))
+        await pilot.pause(0.3)
+        stuck = busy()
+        started = time.monotonic()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.browser)
+        await wait_for(pilot, lambda: not stuck & set(helper_processes()), timeout=3)
+        assert time.monotonic() - started < 2
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running

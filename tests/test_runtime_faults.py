@@ -174,3 +174,22 @@ def test_output_to_a_closed_pipe_is_not_a_traceback(zoo: Path) -> None:
     done = subprocess.run(f"{sys.executable} -m tui inspect {zoo / 'saved/multi'} | head -c 10 >/dev/null",
                           shell=True, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_damaged_local_files_say_so_with_a_fix(zoo: Path, tmp_path: Path, host: RuntimeHost) -> None:
+    """Local models load in place, unchecked: TensorFlow's and zipfile's errors are told as damage."""
+    import shutil
+
+    keras = tmp_path / "cut.keras"
+    keras.write_bytes((zoo / "keras/functional.keras").read_bytes()[:-200])  # the zip's directory is gone
+    saved = tmp_path / "saved"
+    shutil.copytree(zoo / "saved/exported", saved)
+    data = next((saved / "variables").glob("variables.data-*"))
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
+    for path, kind in ((keras, "Keras v3"), (saved, "SavedModel")):
+        with pytest.raises(RuntimeRequestError) as caught:
+            host.request("load", doing="test", path=str(path), kind=kind)
+        assert caught.value.title in {"The model's files are damaged", "Keras could not load the model"}, (
+            caught.value.one_line()
+        )
+        assert "Traceback" not in caught.value.detail and caught.value.fix

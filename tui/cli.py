@@ -181,7 +181,6 @@ def run_model(argv: Sequence[str]) -> int:
     from tui.runtime.session import load_model
     from tui.storage import GcsStore, Stores, parse_location
     from tui.storage.cache import ModelCache
-
     from tui.storage.scratch import make_temp_dir, remove_temp_dir
 
     args = build_run_parser().parse_args(argv)
@@ -238,9 +237,7 @@ def print_output(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def parse_inputs(
-    values: list[str], shapes: list[str], stores: Stores, downloads: Path
-) -> dict[str, dict[str, object]]:
+def parse_inputs(values: list[str], shapes: list[str], stores: Stores, downloads: Path) -> dict[str, dict[str, object]]:
     """`NAME=VALUE` flags as the runtime's input sources; JSON is parsed as data, never evaluated.
 
     A gs:// .npy/.npz is downloaded into `downloads` (a temporary folder the caller removes).

@@ -340,11 +340,17 @@ def _tflite_spec(name: str, details: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "dtype": details["dtype"].__name__, "shape": [None if s < 0 else int(s) for s in shape]}
 
 
+DAMAGE_ERRORS = {"DataLossError", "BadZipFile", "EOFError"}
+DAMAGE_MARKERS = ("truncat", "corrupt", "read less bytes", "unexpected end", "crc", "checksum", "not a zip",
+                  "unable to synchronously open", "bad magic")  # fmt: skip
+"""How TensorFlow, Keras, zipfile and h5py say a file is damaged (in their messages' lower case)."""
+
+
 def _load_failure(exc: Exception, path: str) -> Failure:
     """A load that TensorFlow, Keras or h5py refused, told as what it means for the files."""
     name = type(exc).__name__
     detail = meaningful_lines(str(exc))
-    if name in {"DataLossError", "BadZipFile"} or "truncated" in detail.lower() or "corrupt" in detail.lower():
+    if name in DAMAGE_ERRORS or any(marker in detail.lower() for marker in DAMAGE_MARKERS):
         return Failure("The model's files are damaged", f"{name}: {detail}",
                        "A bucket copy is checked and downloaded again on the next l; a local file must be "
                        "saved again by its author.")  # fmt: skip
