@@ -97,6 +97,7 @@ def keras_cases(zoo: Path, out: Path) -> Iterator[Path]:
     yield _many_members(out / "many-members.keras", config)
     yield _lying_central_directory(source, out / "lying-directory.keras")
     yield _bad_local_header(source, out / "bad-local-header.keras")
+    yield _future_zip_version(source, out / "zip-version-99.keras")
     yield _write_and_return(out / "not-a-zip.keras", b"PK\x03\x04" + b"\0" * 100)
     yield _write_and_return(out / "empty.keras", b"")
 
@@ -157,6 +158,17 @@ def _lying_central_directory(source: Path, dest: Path) -> Path:
     data = bytearray(source.read_bytes())
     eocd = data.rfind(b"PK\x05\x06")
     struct.pack_into("<HHI", data, eocd + 8, 0xFFFF, 0xFFFF, 0x7FFFFFFF)  # entries and a 2 GB directory size
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def _future_zip_version(source: Path, dest: Path) -> Path:
+    """Every central directory entry says it needs zip version 9.9 to extract (found by mutation)."""
+    data = bytearray(source.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        struct.pack_into("<H", data, at + 6, 99)
+        at = data.find(b"PK\x01\x02", at + 4)
     dest.write_bytes(bytes(data))
     return dest
 

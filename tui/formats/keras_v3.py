@@ -27,6 +27,8 @@ MAX_INFLATED_WEIGHTS = 256 * 1024 * 1024
 BOMB_RATIO = 100
 """Inflated/compressed past this (and past MAX_CONFIG_BYTES) is a zip bomb: weights compress ~1.1:1."""
 MAX_MEMBERS = 100_000
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error)
+"""What zipfile raises on a damaged archive (NotImplementedError: an extract version or method it lacks)."""
 WEIGHTS = "model.weights.h5"
 
 
@@ -42,7 +44,7 @@ def read_keras(
     info = ModelInfo(ArtifactKind.KERAS, location.uri, size=size, partial=not weights)
     try:
         archive = zipfile.ZipFile(raw)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+    except ZIP_ERRORS as exc:
         raise CorruptArtifactError(
             f"{location.uri} is not a zip archive ({exc}), so not a Keras v3 model.",
             "Check the upload finished; a .keras file is a zip with config.json inside.",
@@ -90,7 +92,7 @@ def _json_member(archive: zipfile.ZipFile, name: str, location: Location, requir
     try:
         with archive.open(member) as f:
             data = f.read(MAX_CONFIG_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
+    except ZIP_ERRORS as exc:
         raise CorruptArtifactError(f"{name} in {location.uri} is damaged ({exc}).") from exc
     value = parse_json(data, f"{name} in {location.uri}")
     if not isinstance(value, dict):
@@ -133,7 +135,7 @@ def _weight_shapes(
     try:
         with archive.open(member) as compressed:
             data = compressed.read(MAX_INFLATED_WEIGHTS + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
+    except ZIP_ERRORS as exc:
         raise CorruptArtifactError(f"{what} is damaged ({exc}).") from exc
     return _shapes(io.BytesIO(data), len(data), what, info, budget)
 
