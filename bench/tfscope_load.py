@@ -21,6 +21,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui.runtime.host import RuntimeHost  # noqa: E402
+from tui.runtime.protocol import InputSource, RunRequest  # noqa: E402
 from tui.runtime.session import load_model  # noqa: E402
 from tui.storage import ArtifactKind, GcsStore, Stores, parse_location  # noqa: E402
 from tui.storage.cache import ModelCache  # noqa: E402
@@ -32,9 +33,9 @@ def main(uri: str, kind: str, cache_dir: str, repeat: int) -> dict[str, float]:
         load_model(Stores(GcsStore()), host, ModelCache(Path(cache_dir)), parse_location(uri), ArtifactKind(kind))
         result = {"load_s": time.perf_counter() - START}
         if repeat:
-            run = host.request("run", doing="bench", signature="serving_default", repeat=repeat,
-                               inputs={"keras_tensor": {"source": "random"}})  # fmt: skip
-            result["p50_ms"] = run["timings"]["p50_ms"]
+            run = host.run(RunRequest("serving_default", {"keras_tensor": InputSource("random")}, repeat=repeat))
+            assert run.timings.p50_ms is not None
+            result["p50_ms"] = run.timings.p50_ms
         return result
     finally:
         host.stop()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fault_proxy import FaultProxy
 
 from tui.storage.emulator import Emulator, offline_env
 
@@ -114,3 +115,12 @@ def uploader(emulator: Emulator, request: pytest.FixtureRequest) -> Uploader:
     import uuid
 
     return Uploader(ZOO_BUCKET, f"t-{request.node.name[:40]}-{uuid.uuid4().hex[:8]}/")
+
+
+@pytest.fixture
+def fault_proxy(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A proxy in front of the emulator (see fault_proxy.py), where this test's GCS calls go; add rules to it."""
+    server = FaultProxy(emulator.port).start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
+    yield server
+    server.stop()

@@ -19,13 +19,15 @@ Match = Callable[["BaseHTTPRequestHandler"], bool]
 
 @dataclass
 class Rule:
-    """What to do with matching requests: `status` (an HTTP error), `stall` (seconds of silence) or
-    `cut` (send this many body bytes, then close); `uses` limits how many requests it applies to."""
+    """What to do with matching requests: `status` (an HTTP error), `stall` (seconds of silence), `cut`
+    (send this many body bytes, then close) or `delay` (seconds before answering normally: a slow link);
+    `uses` limits how many requests it applies to."""
 
     match: Match
     status: int | None = None
     stall: float | None = None
     cut: int | None = None
+    delay: float | None = None
     uses: int | None = None
 
 
@@ -114,6 +116,8 @@ class FaultProxy:
             handler.end_headers()
             handler.wfile.write(payload)
             return
+        if rule is not None and rule.delay is not None:
+            self.stopping.wait(rule.delay)
         upstream = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=30)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in {"host", "content-length"}}
         upstream.request(handler.command, handler.path, body=body or None, headers=headers)

@@ -23,6 +23,8 @@ from tui.storage import GcsStore, Stores  # noqa: E402
 from tui.storage.emulator import Emulator, offline_env  # noqa: E402
 
 SIZE = (150, 36)
+LOAD = "load"
+"""A step that presses l and waits for the model to load."""
 SHOTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("browser.svg", f"gs://{DEMO_BUCKET}/", ()),
     ("savedmodel-folder.svg", f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/", ()),
@@ -31,6 +33,7 @@ SHOTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("model-overview.svg", f"gs://{DEMO_BUCKET}/models/image/mobilenet_v2.keras", ("1",)),
     ("model-signatures.svg", f"gs://{DEMO_BUCKET}/models/text/classifier/", ("2",)),
     ("model-layers.svg", f"gs://{DEMO_BUCKET}/models/image/mobilenet_v2.h5", ("3",)),
+    ("model-inference.svg", f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/1/", (LOAD, "7", "ctrl+r")),
 ]
 
 
@@ -42,9 +45,17 @@ async def shoot(out: Path, name: str, start: str, keys: tuple[str, ...]) -> None
         if isinstance(app.screen, ModelScreen):
             screen = app.screen
             await wait_for(pilot, lambda: screen.inspected)
+        model = app.screen if isinstance(app.screen, ModelScreen) else None
         for key in keys:
-            await pilot.press(key)
+            if key == LOAD and model is not None:
+                await pilot.press("l")
+                await wait_for(pilot, lambda: model.load_state.phase in {"loaded", "failed"}, 300)
+            else:
+                await pilot.press(key)
             await settle(pilot)
+            if key == "ctrl+r" and model is not None:
+                await wait_for(pilot, lambda: model.result is not None or model.run_error is not None, 300)
+                await settle(pilot)
         (out / name).write_text(app.export_screenshot(title=f"tfscope {start}"), encoding="utf-8")
 
 

@@ -13,6 +13,9 @@ from tui.storage import GcsStore, Stores
 
 
 def make_test_app(start: str | None, **settings: object) -> TfscopeApp:
+    """The app on `start`; TensorFlow is not started before a load unless `prewarm=True` (it costs every
+    pilot that opens a model seconds of CPU)."""
+    settings.setdefault("prewarm", False)
     return TfscopeApp(Stores(GcsStore(deadline=5)), Settings(start=start, stable_display=True, **settings))  # type: ignore[arg-type]
 
 

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Static
 
 from tui.screens.help import HelpScreen
 from tui.screens.model import ModelScreen
-from tui.widgets.layer_table import LayerTable
+from tui.widgets.model.layers import LayerTable
 
 pytestmark = pytest.mark.usefixtures("emulator")
 
@@ -63,7 +63,7 @@ async def test_layer_filter_and_sort() -> None:
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for_model(pilot)
         screen = app.screen
-        await pilot.press("slash", *"dense")
+        await pilot.press("3", "slash", *"dense")
         layers = screen.query_one(LayerTable)
         assert [str(k.value) for k in layers.rows] == ["branch_a", "branch_b", "logits", "__total__"]
         await pilot.press("escape")  # clears the filter, stays on the screen
@@ -78,7 +78,7 @@ async def test_corrupt_file_shows_its_error_and_the_app_keeps_running() -> None:
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.error is not None)
         assert app.screen.error.title == "Corrupt or unreadable file"
-        body = str(app.screen.query_one("#overview-body", Static).render())
+        body = str(app.screen.query_one(".tab-body", Static).render())
         assert "truncated" in body
         await pilot.press("escape")
         assert app.screen is app.browser and app.is_running
@@ -91,7 +91,8 @@ async def test_model_help_lists_its_keys() -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         described = {row[1] for row in app.screen.rows}
-        assert {"Back", "Next tab", "Overview", "Signatures", "Layers", "Variables", "Ops", "Copy URI"} <= described
+        assert {"Back", "Load", "Quit", "Overview", "Signatures", "Layers", "Variables", "Ops", "Copy URI",
+                "Sort", "Filter"} <= described  # fmt: skip
         await pilot.press("escape", "y")
         await settle(pilot)
         assert app.clipboard == f"gs://{ZOO_BUCKET}/tflite/int8.tflite"
@@ -117,5 +118,46 @@ async def test_layers_show_before_their_parameter_counts() -> None:
         assert [m.info.partial for m in seen] == [True, False]
         assert [layer.name for layer in seen[0].info.layers] == [layer.name for layer in seen[1].info.layers]
         layers = app.screen.query_one(LayerTable)
-        total = layers.get_row("__total__")[3]
+        total = layers.get_row("__total__")[layers.get_column_index("params")]
         assert isinstance(total, Text) and total.plain == f"{app.screen.info.total_params:,}"
+
+
+@pytest.fixture(scope="module")
+def many_layers(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A model of 120 layers, more than a screen holds at 120x36."""
+    keras = pytest.importorskip("keras")
+    inputs = keras.Input((4,), name="x")
+    x = inputs
+    for i in range(120):
+        x = keras.layers.Dense(4, name=f"dense_with_a_rather_long_name_{i:03d}")(x)
+    path = tmp_path_factory.mktemp("layers") / "deep.keras"
+    keras.Model(inputs, x, name="deep").save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])
+async def test_the_last_layer_and_the_total_are_reachable_and_visible(many_layers: str, size: tuple[int, int]) -> None:
+    app = make_test_app(many_layers, prewarm=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_model(pilot)
+        await pilot.press("3", "end")
+        await settle(pilot)
+        layers = app.screen.query_one(LayerTable)
+        assert layers.cursor_row == layers.row_count - 1  # the totals row
+        assert layers.region.bottom <= app.screen.query_one("#load-status").region.y  # nothing hides it
+        visible = layers.scrollable_content_region.height - 1  # less the header
+        assert layers.scroll_offset.y <= layers.cursor_row < layers.scroll_offset.y + visible
+        assert [c.label.plain for c in layers.columns.values()][:2] == ["Layer", "Class"]
+        assert "Params" in [c.label.plain for c in layers.columns.values()]  # kept at 80 columns too
+
+
+async def test_sort_sorts_the_tab_it_is_pressed_on() -> None:
+    app = make_test_app(f"gs://{ZOO_BUCKET}/saved/multi/", prewarm=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for_model(pilot)
+        screen = app.screen
+        await pilot.press("5", "s")
+        ops = screen.query_one("#op-table", DataTable)
+        names = [str(ops.get_row_at(i)[0]) for i in range(ops.row_count)]
+        assert names == sorted(names)
+        assert screen.query_one(LayerTable).order == "order"  # the hidden layers table is untouched

@@ -15,13 +15,8 @@ import pytest
 from conftest import ZOO_BUCKET
 
 from tui.errors import CorruptArtifactError, EmulatorNotRunningError
-from tui.runtime.host import (
-    DEVICE_LISTING_ENV,
-    RuntimeCancelledError,
-    RuntimeCrashedError,
-    RuntimeHost,
-    RuntimeRequestError,
-)
+from tui.runtime.host import RuntimeCancelledError, RuntimeCrashedError, RuntimeHost, RuntimeRequestError
+from tui.runtime.protocol import DEVICE_LISTING_ENV, InputSource, RunRequest
 from tui.runtime.session import artifact_files, load_model
 from tui.storage import ArtifactKind, GcsStore, Stores, parse_location
 from tui.storage.cache import DownloadCancelled, ModelCache
@@ -119,34 +114,32 @@ def test_load_from_gcs_and_run_equals_tensorflow(tmp_path: Path, zoo: Path, host
     loaded = load_model(stores, host, ModelCache(tmp_path / "c"), location, ArtifactKind.SAVED_MODEL,
                         on_phase=phases.append)  # fmt: skip
     assert "download" in phases and "restore" in phases
-    assert {s["name"] for s in loaded.signatures} == {"serving_default", "classify_text", "classify_ids"}
+    assert {s.name for s in loaded.loaded.signatures} == {"serving_default", "classify_text", "classify_ids"}
     ids = [[1, 2, 3], [4, 5, 6]]
-    result = host.request("run", doing="test", signature="classify_ids", repeat=3,
-                          inputs={"token_ids": {"source": "json", "value": json.dumps(ids)}})  # fmt: skip
+    result = host.run(RunRequest("classify_ids", {"token_ids": InputSource("json", json.dumps(ids))}, repeat=3))
     expected = (
         tf.saved_model.load(str(zoo / "saved/multi"))
         .signatures["classify_ids"](token_ids=tf.constant(ids, tf.int64))["logits"]
         .numpy()
     )
-    logits = result["outputs"]["logits"]
-    assert logits["shape"] == [2, 3]
-    assert logits["preview"] == pytest.approx(expected.reshape(-1).tolist(), rel=1e-5)
-    assert logits["mean"] == pytest.approx(float(expected.mean()), rel=1e-5)
-    assert result["timings"]["runs"] == 3 and result["timings"]["p50_ms"] > 0
+    logits = result.outputs["logits"]
+    assert logits.shape == (2, 3)
+    assert list(logits.preview) == pytest.approx(expected.reshape(-1).tolist(), rel=1e-5)
+    assert logits.mean == pytest.approx(float(expected.mean()), rel=1e-5)
+    assert result.timings.runs == 3 and result.timings.p50_ms > 0 and result.timings.first_call == "graph setup"
 
 
 def test_two_logical_cpus_placement(zoo: Path, host: RuntimeHost) -> None:
     devices = host.devices()
-    assert [d["name"] for d in devices["logical"]] == ["/device:CPU:0", "/device:CPU:1"]
-    host.request("load", doing="test", path=str(zoo / "saved/exported"), kind="SavedModel", device="/CPU:1")
-    placement = host.request("placement", doing="test")
-    assert set(placement["totals"]) == {"CPU:1"}
+    assert [d.name for d in devices.logical] == ["/device:CPU:0", "/device:CPU:1"]
+    host.load(str(zoo / "saved/exported"), "SavedModel", device="/CPU:1")
+    placement = host.placement()
+    assert set(placement.totals) == {"CPU:1"}
     model = tf.keras.models.load_model(zoo / "keras/functional.keras")
-    assert placement["totals"]["CPU:1"] == sum(int(np.prod(w.shape)) * 4 for w in model.weights)
-    result = host.request("run", doing="test", signature="serving_default", device="/CPU:0", repeat=1,
-                          inputs={"features": {"source": "random"}})  # fmt: skip
-    assert result["device"] == "CPU:0"
-    assert host.request("placement", doing="test")["last_inference_device"] == "CPU:0"
+    assert placement.totals["CPU:1"] == sum(int(np.prod(w.shape)) * 4 for w in model.weights)
+    result = host.run(RunRequest("serving_default", {"features": InputSource("random")}, "/CPU:0", repeat=1))
+    assert result.device == "CPU:0"
+    assert host.placement().last_inference_device == "CPU:0"
 
 
 @pytest.mark.parametrize(
@@ -155,23 +148,22 @@ def test_two_logical_cpus_placement(zoo: Path, host: RuntimeHost) -> None:
         ({"source": "json", "value": "[1, 2]"}, "expects shape (None, 16), got (2,)"),
         ({"source": "json", "value": "__import__('os')"}, "not valid JSON"),
         ({"source": "json", "value": '[["a"]]'}, "not numeric"),
-        ({"source": "zeros", "shape": [1, 15]}, "expects shape (None, 16), got (1, 15)"),
+        ({"source": "zeros", "shape": (1, 15)}, "expects shape (None, 16), got (1, 15)"),
     ],
 )
 def test_bad_inputs_are_rejected_by_name(zoo: Path, host: RuntimeHost, source: dict[str, object], message: str) -> None:
-    host.request("load", doing="test", path=str(zoo / "saved/exported"), kind="SavedModel")
+    host.load(str(zoo / "saved/exported"), "SavedModel")
     with pytest.raises(RuntimeRequestError, match="input 'features'") as caught:
-        host.request("run", doing="test", signature="serving_default", inputs={"features": source})
+        host.run(RunRequest("serving_default", {"features": InputSource(**source)}))
     assert message in caught.value.detail
 
 
 def test_pickled_npy_is_refused(tmp_path: Path, zoo: Path, host: RuntimeHost) -> None:
     path = tmp_path / "evil.npy"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    host.request("load", doing="test", path=str(zoo / "saved/exported"), kind="SavedModel")
+    host.load(str(zoo / "saved/exported"), "SavedModel")
     with pytest.raises(RuntimeRequestError, match="object arrays are refused"):
-        host.request("run", doing="test", signature="serving_default",
-                     inputs={"features": {"source": "npy", "path": str(path)}})  # fmt: skip
+        host.run(RunRequest("serving_default", {"features": InputSource("npy", path=str(path))}))
 
 
 @pytest.mark.usefixtures("emulator")
@@ -183,7 +175,7 @@ def test_tensorflow_starts_while_the_model_downloads(tmp_path: Path) -> None:
                             parse_location(f"gs://{ZOO_BUCKET}/saved/exported/"), ArtifactKind.SAVED_MODEL,
                             on_progress=lambda _: alive_while_downloading.append(runtime.running))  # fmt: skip
         assert alive_while_downloading and all(alive_while_downloading)
-        assert loaded.signatures and not runtime.warming
+        assert loaded.loaded.signatures and not runtime.warming
     finally:
         runtime.stop()
 
@@ -191,12 +183,12 @@ def test_tensorflow_starts_while_the_model_downloads(tmp_path: Path) -> None:
 def test_a_crash_is_survived(zoo: Path) -> None:
     runtime = RuntimeHost()
     try:
-        runtime.request("hello", doing="starting")
+        runtime.hello()
         pid = runtime._process.pid  # type: ignore[union-attr]
         threading.Timer(0.5, lambda: os.kill(pid, 9)).start()
         with pytest.raises(RuntimeCrashedError, match="while loading"):
-            runtime.request("load", doing="loading the model", path=str(zoo / "saved/exported"), kind="SavedModel")
-        assert runtime.request("hello", doing="restarting")["pid"] != pid
+            runtime.load(str(zoo / "saved/exported"), "SavedModel")
+        assert runtime.hello()["pid"] != pid
     finally:
         runtime.stop()
 
@@ -210,7 +202,7 @@ def test_cancel_mid_load(zoo: Path, prewarmed: bool) -> None:
             runtime.prewarm()  # holds the child while TensorFlow imports; the load below waits for it
         threading.Timer(0.5, runtime.cancel).start()
         with pytest.raises(RuntimeCancelledError):
-            runtime.request("load", doing="loading", path=str(zoo / "keras/wide.keras"), kind="Keras v3")
+            runtime.load(str(zoo / "keras/wide.keras"), "Keras v3")
         assert not runtime.running
     finally:
         runtime.stop()
@@ -223,7 +215,7 @@ def test_safe_mode_refusal_says_what_to_do(tmp_path: Path, host: RuntimeHost) ->
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2, name="double")(inputs))
     model.save(tmp_path / "lambda.keras")
     with pytest.raises(RuntimeRequestError) as caught:
-        host.request("load", doing="test", path=str(tmp_path / "lambda.keras"), kind="Keras v3")
+        host.load(str(tmp_path / "lambda.keras"), "Keras v3")
     assert caught.value.title == "Refused by safe mode" and "--unsafe" in caught.value.fix
 
 

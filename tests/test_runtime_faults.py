@@ -17,6 +17,7 @@ import pytest
 from conftest import Uploader
 
 from tui.runtime.host import RuntimeHost, RuntimeRequestError
+from tui.runtime.protocol import InputSource, RunRequest
 
 tf = pytest.importorskip("tensorflow")
 
@@ -41,7 +42,7 @@ def test_the_child_dies_with_its_host() -> None:
     """kill -9 of tfscope (or a closed SSH session) must not leave TensorFlow running on its own."""
     script = (
         "import sys, time; from tui.runtime.host import RuntimeHost; h = RuntimeHost(); "
-        "h.request('hello', doing='start'); print(h._process.pid, flush=True); time.sleep(600)"
+        "h.hello(); print(h._process.pid, flush=True); time.sleep(600)"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
@@ -56,27 +57,26 @@ def test_the_child_dies_with_its_host() -> None:
 
 
 def test_a_run_after_the_child_died_says_the_model_is_gone(zoo: Path, host: RuntimeHost) -> None:
-    host.request("load", doing="test", path=str(zoo / "saved/exported"), kind="SavedModel")
+    host.load(str(zoo / "saved/exported"), "SavedModel")
     host._process.kill()  # type: ignore[union-attr]
     host._process.wait()  # type: ignore[union-attr]
     with pytest.raises(RuntimeRequestError) as caught:
-        host.request("run", doing="test", signature="serving_default", inputs={})
+        host.run(RunRequest("serving_default"))
     assert caught.value.title == "No model loaded" and "press l" in caught.value.fix.lower()
 
 
 def test_tensorflow_errors_keep_their_cause(zoo: Path, host: RuntimeHost) -> None:
-    host.request("load", doing="test", path=str(zoo / "saved/multi"), kind="SavedModel")
+    host.load(str(zoo / "saved/multi"), "SavedModel")
     with pytest.raises(RuntimeRequestError) as caught:
-        host.request("run", doing="test", signature="classify_ids",
-                     inputs={"token_ids": {"source": "json", "value": "[[1000]]"}})  # fmt: skip
+        host.run(RunRequest("classify_ids", {"token_ids": InputSource("json", "[[1000]]")}))
     assert "is not in [0, 64)" in caught.value.detail
     assert "Graph execution error" not in caught.value.detail
 
 
 def test_a_device_that_is_not_there_is_named(zoo: Path, host: RuntimeHost) -> None:
-    host.request("load", doing="test", path=str(zoo / "saved/exported"), kind="SavedModel")
+    host.load(str(zoo / "saved/exported"), "SavedModel")
     with pytest.raises(RuntimeRequestError) as caught:
-        host.request("run", doing="test", signature="serving_default", inputs={}, device="/GPU:7")
+        host.run(RunRequest("serving_default", device="/GPU:7"))
     assert caught.value.title == "No such device"
     assert "GPU:7" in caught.value.detail and "CPU:0" in caught.value.fix
 
@@ -94,26 +94,24 @@ def test_tflite_without_signatures_runs_through_its_tensors(zoo: Path, tmp_path:
     path = tmp_path / "nosig.tflite"
     path.write_bytes(bytes(builder.Output()))
 
-    loaded = host.request("load", doing="test", path=str(path), kind="TFLite")
-    [signature] = loaded["signatures"]
-    assert signature["name"] == "main"
-    [spec] = signature["inputs"]
+    loaded = host.load(str(path), "TFLite")
+    [signature] = loaded.signatures
+    assert signature.name == "main"
+    [spec] = signature.inputs
     values = np.arange(16, dtype=np.float32).reshape(1, 16) / 16
-    result = host.request("run", doing="test", signature="main", repeat=1,
-                          inputs={spec["name"]: {"source": "json", "value": json.dumps(values.tolist())}})  # fmt: skip
+    result = host.run(RunRequest("main", {spec.name: InputSource("json", json.dumps(values.tolist()))}, repeat=1))
     interpreter = tf.lite.Interpreter(model_path=str(zoo / "tflite/float.tflite"))
     expected = next(iter(interpreter.get_signature_runner()(**{"features": values}).values()))
-    [output] = result["outputs"].values()
-    assert output["preview"] == pytest.approx(expected.reshape(-1).tolist(), rel=1e-5)
-    assert result["device"] == "CPU:0"
+    [output] = result.outputs.values()
+    assert list(output.preview) == pytest.approx(expected.reshape(-1).tolist(), rel=1e-5)
+    assert result.device == "CPU:0" and result.timings.first_call == "first call"
 
 
 def test_a_pickled_npz_is_refused_by_name(zoo: Path, tmp_path: Path, host: RuntimeHost) -> None:
     np.savez(tmp_path / "evil.npz", features=np.array([{"a": 1}], dtype=object))
-    host.request("load", doing="test", path=str(zoo / "saved/exported"), kind="SavedModel")
+    host.load(str(zoo / "saved/exported"), "SavedModel")
     with pytest.raises(RuntimeRequestError) as caught:
-        host.request("run", doing="test", signature="serving_default",
-                     inputs={"features": {"source": "npy", "path": str(tmp_path / "evil.npz")}})  # fmt: skip
+        host.run(RunRequest("serving_default", {"features": InputSource("npy", path=str(tmp_path / "evil.npz"))}))
     assert "input 'features'" in caught.value.detail and "object arrays are refused" in caught.value.detail
 
 
@@ -188,7 +186,7 @@ def test_damaged_local_files_say_so_with_a_fix(zoo: Path, tmp_path: Path, host: 
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     for path, kind in ((keras, "Keras v3"), (saved, "SavedModel")):
         with pytest.raises(RuntimeRequestError) as caught:
-            host.request("load", doing="test", path=str(path), kind=kind)
+            host.load(str(path), kind)
         assert caught.value.title in {"The model's files are damaged", "Keras could not load the model"}, (
             caught.value.one_line()
         )

@@ -11,6 +11,8 @@ from textual.pilot import Pilot
 
 pytestmark = pytest.mark.usefixtures("emulator")
 SIZE = (130, 32)
+SIZES = pytest.mark.parametrize("size", [(80, 24), SIZE], ids=["80x24", "130x32"])
+"""The Colab terminal (and many SSH windows), and a roomy one."""
 
 
 def after(*keys: str, until: Callable[[Pilot[None]], bool] | None = None) -> Callable[[Pilot[None]], Awaitable[None]]:
@@ -32,8 +34,9 @@ def after(*keys: str, until: Callable[[Pilot[None]], bool] | None = None) -> Cal
     return run_before
 
 
-def test_bucket_root(snap_compare) -> None:  # type: ignore[no-untyped-def]
-    assert snap_compare(make_test_app(f"gs://{DEMO_BUCKET}/"), terminal_size=SIZE, run_before=after())
+@SIZES
+def test_bucket_root(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_test_app(f"gs://{DEMO_BUCKET}/"), terminal_size=size, run_before=after())
 
 
 def test_model_folder_marked(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -70,9 +73,10 @@ def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
     ],
     ids=["overview", "signatures", "layers", "variables", "ops"],
 )
-def test_model_tab(snap_compare, uri: str, key: str) -> None:  # type: ignore[no-untyped-def]
+@SIZES
+def test_model_tab(snap_compare, uri: str, key: str, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     read = after(key, until=lambda p: getattr(p.app.screen, "inspected", False))
-    assert snap_compare(make_test_app(uri), terminal_size=SIZE, run_before=read)
+    assert snap_compare(make_test_app(uri), terminal_size=size, run_before=read)
 
 
 def test_model_error(snap_compare) -> None:  # type: ignore[no-untyped-def]

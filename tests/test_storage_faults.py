@@ -5,7 +5,6 @@ named with the location, and fails in seconds; a failed download keeps nothing."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,11 @@ from tui.errors import EmulatorNotRunningError, NetworkError, NotFoundError, Ser
 from tui.runtime.session import artifact_files
 from tui.storage import GcsStore, Stores, parse_location
 from tui.storage.cache import CHUNK, ModelCache
-from tui.storage.emulator import Emulator
 
 
 @pytest.fixture
-def proxy(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    server = FaultProxy(emulator.port).start()
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
-    yield server
-    server.stop()
+def proxy(fault_proxy: FaultProxy) -> FaultProxy:
+    return fault_proxy
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from textual.worker import get_current_worker
 from tui.commands import ScreenActionsProvider
 from tui.errors import TfscopeError
 from tui.formats.h5_sandbox import prestart as prestart_h5_helper
-from tui.messages import StartResolved
+from tui.messages import ModelRequested, StartResolved
 from tui.runtime.host import RuntimeHost
 from tui.screens.browser import BrowserScreen
+from tui.screens.model import ModelScreen
 from tui.services import Services
 from tui.settings import Settings
 from tui.storage import Location, Stores, parse_location
@@ -48,6 +49,8 @@ class TfscopeApp(App[None]):
         self.settings = settings or Settings()
         self.services = Services(stores, runtime or RuntimeHost(), cache or ModelCache.throwaway(), self.settings)
         self.browser = BrowserScreen(self.services)
+        self.model_screen: ModelScreen | None = None
+        """The last model opened: kept (installed) so that going back and opening it again finds it as it was."""
 
     def on_unmount(self) -> None:
         self.services.runtime.stop()  # the TensorFlow child goes with the app
@@ -74,6 +77,19 @@ class TfscopeApp(App[None]):
             self.post_message(StartResolved(Location(GCS_SCHEME), None))
         else:
             self.post_message(StartResolved(parse_location("."), SIGN_IN_NOTICE))
+
+    def on_model_requested(self, message: ModelRequested) -> None:
+        """Open the model screen: the one kept from before for the same model, else a new one."""
+        kept = self.model_screen
+        if kept is not None and kept.location == message.location and kept.is_mounted:
+            self.push_screen(kept)
+            return
+        if kept is not None:  # another model: the old screen goes (what the runtime holds is replaced on load)
+            self.uninstall_screen(kept)
+            kept.remove()
+        self.model_screen = ModelScreen(self.services, message.location)
+        self.install_screen(self.model_screen, f"model:{message.location.uri}")
+        self.push_screen(self.model_screen)
 
     def on_start_resolved(self, message: StartResolved) -> None:
         self.browser.navigate(message.location)

@@ -14,6 +14,7 @@ from tui.settings import Settings
 
 if TYPE_CHECKING:
     from tui.app import TfscopeApp
+    from tui.runtime.protocol import InputSource, RunResult
     from tui.storage import Stores
     from tui.storage.local_paths import Skipped
 
@@ -38,13 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cache-dir", type=Path, help="where downloaded models are kept (default: user cache)")
     parser.add_argument("--no-cache", action="store_true", help="download models to a temporary folder, keep nothing")
+    parser.add_argument("--no-prewarm", action="store_true",
+                        help="start TensorFlow on the first load, not when a model opens (saves ~400 MB)")  # fmt: skip
     parser.add_argument("--version", action="version", version=f"tfscope {__version__}")
     return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(start=args.location, project=args.project, anonymous=args.anonymous, unsafe=args.unsafe,
-                    cache_dir=args.cache_dir, no_cache=args.no_cache)  # fmt: skip
+                    cache_dir=args.cache_dir, no_cache=args.no_cache, prewarm=not args.no_prewarm)  # fmt: skip
 
 
 def make_app(settings: Settings) -> TfscopeApp:
@@ -157,15 +160,16 @@ def run_devices(argv: Sequence[str]) -> int:
     finally:
         host.stop()
     if args.json:
-        print_output(json.dumps(listing, indent=2))
+        print_output(json.dumps(listing.to_json(), indent=2))
         return 0
     lines = []
-    for device in listing.get("physical", []):
-        extra = ", ".join(f"{k} {v}" for k, v in device.items() if k not in {"name", "type"} and v)
-        lines.append(f"physical  {device['type']:<4} {device['name']}" + (f"  ({extra})" if extra else ""))
-    for device in listing.get("logical", []):
-        lines.append(f"logical   {device['type']:<4} {device['name']}")
-    tpu = listing.get("tpu")
+    for device in listing.physical:
+        extra = ", ".join(f"{k} {v}" for k, v in (("model", device.model),
+                          ("compute_capability", device.compute_capability)) if v)  # fmt: skip
+        lines.append(f"physical  {device.type:<4} {device.name}" + (f"  ({extra})" if extra else ""))
+    for device in listing.logical:
+        lines.append(f"logical   {device.type:<4} {device.name}")
+    tpu = listing.tpu
     lines.append(f"TPU       {tpu}" if tpu else "TPU       none found")
     print_output("\n".join(lines))
     return 0
@@ -178,6 +182,7 @@ def run_model(argv: Sequence[str]) -> int:
     from tui.errors import TfscopeError
     from tui.formats.inspect import inspect_model
     from tui.runtime.host import RuntimeHost
+    from tui.runtime.protocol import RunRequest
     from tui.runtime.session import load_model
     from tui.storage import GcsStore, Stores, parse_location
     from tui.storage.cache import ModelCache
@@ -197,11 +202,10 @@ def run_model(argv: Sequence[str]) -> int:
                             needs=info.needs)  # fmt: skip
         for note in load_notes(loaded.skipped, loaded.repaired):
             print(f"tfscope: {note}", file=sys.stderr)
-        names = [s["name"] for s in loaded.signatures]
+        names = [s.name for s in loaded.loaded.signatures]
         signature = args.signature or ("serving_default" if "serving_default" in names else (names or [""])[0])
         inputs = parse_inputs(args.input, args.shape, stores, inputs_dir)
-        result = host.request("run", doing=f"running {signature}", signature=signature, inputs=inputs,
-                              device=args.device, repeat=args.repeat)  # fmt: skip
+        result = host.run(RunRequest(signature, inputs, args.device, args.repeat))
     except TfscopeError as error:
         print(f"tfscope: {error.one_line()}", file=sys.stderr)
         return 1
@@ -210,8 +214,7 @@ def run_model(argv: Sequence[str]) -> int:
         remove_temp_dir(inputs_dir)
         if cache is not None:
             cache.close()
-    result["uri"] = location.uri
-    print_output(json.dumps(result, indent=2) if args.json else format_run(result))
+    print_output(json.dumps({**result.to_json(), "uri": location.uri}, indent=2) if args.json else format_run(result))
     return 0
 
 
@@ -237,22 +240,25 @@ def print_output(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def parse_inputs(values: list[str], shapes: list[str], stores: Stores, downloads: Path) -> dict[str, dict[str, object]]:
+def parse_inputs(values: list[str], shapes: list[str], stores: Stores, downloads: Path) -> dict[str, InputSource]:
     """`NAME=VALUE` flags as the runtime's input sources; JSON is parsed as data, never evaluated.
 
     A gs:// .npy/.npz is downloaded into `downloads` (a temporary folder the caller removes).
     """
+    from dataclasses import replace
+
     from tui.errors import TfscopeError
     from tui.runtime.inputs import source_from_text
+    from tui.runtime.protocol import InputSource
 
-    inputs: dict[str, dict[str, object]] = {}
+    inputs: dict[str, InputSource] = {}
     for item in values:
         name, sep, value = item.partition("=")
         if not sep:
             raise TfscopeError(f"--input {item!r} has no '='.", "Write --input NAME=VALUE.", title="Bad input")
         source = source_from_text(value)
-        if source["source"] == "npy":
-            source["path"] = _local_copy(str(source["path"]), stores, downloads)
+        if source.source == "npy" and source.path:
+            source = replace(source, path=_local_copy(source.path, stores, downloads))
         inputs[name] = source
     for item in shapes:
         name, _, dims = item.partition("=")
@@ -263,7 +269,7 @@ def parse_inputs(values: list[str], shapes: list[str], stores: Stores, downloads
         if not shape or any(d < 1 for d in shape):
             raise TfscopeError(f"--shape {item!r}: dims must be whole numbers of at least 1.",
                                "Write --shape NAME=1,224,224,3.", title="Bad input")  # fmt: skip
-        inputs.setdefault(name, {"source": "zeros"})["shape"] = shape
+        inputs[name] = replace(inputs.get(name, InputSource()), shape=tuple(shape))
     return inputs
 
 
@@ -291,24 +297,27 @@ def non_negative(text: str) -> int:
     return value
 
 
-def format_run(result: dict[str, object]) -> str:
-    lines = [f"signature {result['signature']} on {result['device']}"]
-    timings = result["timings"]
-    assert isinstance(timings, dict)
-    lines.append(f"  first call {timings['first_ms']:.1f} ms (includes tracing)")
-    if timings.get("runs"):
-        lines.append(f"  {timings['runs']} warm runs: p50 {timings['p50_ms']:.2f} ms, p95 {timings['p95_ms']:.2f} ms, "
-                     f"min {timings['min_ms']:.2f} ms")  # fmt: skip
-    outputs = result["outputs"]
-    assert isinstance(outputs, dict)
-    for name, stats in outputs.items():
-        lines.append(f"output {name}: {stats['dtype']} {tuple(stats['shape'])}")
-        if "mean" in stats:
-            lines.append(f"  min {stats['min']:.4g}  max {stats['max']:.4g}  mean {stats['mean']:.4g}  "
-                         f"std {stats['std']:.4g}  NaN {stats['nan']}  Inf {stats['inf']}")  # fmt: skip
-        lines.append(f"  first values {stats['preview']}")
-        if "top5" in stats:
-            lines.append("  top-5 " + ", ".join(f"{t['class']}: {t['score']:.4f}" for t in stats["top5"]))
+def format_run(result: RunResult) -> str:
+    """A run as text: where it ran, its timings, then each output's shape, dtype and values."""
+    lines = [f"signature {result.signature} on {result.device}"]
+    t = result.timings
+    lines.append(
+        f"  first call {t.first_ms:.1f} ms" + (f" (includes {t.first_call})" if t.first_call != "first call" else "")
+    )
+    if t.runs:
+        lines.append(f"  {t.runs} warm runs: p50 {t.p50_ms:.2f} ms, p95 {t.p95_ms:.2f} ms, min {t.min_ms:.2f} ms")
+    for name, stats in result.outputs.items():
+        lines.append(f"output {name}: {stats.dtype} {tuple(stats.shape)}")
+        if stats.mean is not None:
+            lines.append(f"  min {stats.min:.4g}  max {stats.max:.4g}  mean {stats.mean:.4g}  std {stats.std:.4g}  "
+                         f"NaN {stats.nan}  Inf {stats.inf}")  # fmt: skip
+        lines.append(
+            "  first values " + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in stats.preview)
+        )
+        if stats.top5:
+            lines.append("  top-5 " + ", ".join(f"{c}: {score:.4f}" for c, score in stats.top5))
+    for path in result.saved:
+        lines.append(f"saved {path}")
     return "\n".join(lines)
 
 

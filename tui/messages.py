@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
 
 from tui.formats.model_info import ModelInfo
+from tui.runtime.protocol import Devices, Loaded, Placement, RunResult
 from tui.storage import ArtifactKind, Entry, Location
+from tui.widgets.model.load_status import LoadState
 
 
 class PageListed(Message):
@@ -75,28 +75,36 @@ class ModelInspected(Message):
 class LoadProgressed(Message):
     """A load moved on: a new phase, or more bytes downloaded. Frequent: consecutive ones coalesce."""
 
-    def __init__(self, phase: str, done_bytes: int = 0, total_bytes: int = 0, rate: float = 0.0,
-                 eta: float | None = None, files: str = "") -> None:  # fmt: skip
+    def __init__(self, state: LoadState) -> None:
         super().__init__()
-        self.phase, self.done_bytes, self.total_bytes = phase, done_bytes, total_bytes
-        self.rate, self.eta, self.files = rate, eta, files
+        self.state = state
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, LoadProgressed)
+        # Only more bytes of the same phase: a phase (even one that lasted a moment) is always shown.
+        return isinstance(message, LoadProgressed) and message.state.phase == self.state.phase
 
 
 class ModelLoaded(Message):
-    """The runtime restored the model; its devices and where its variables live came with it."""
+    """The runtime restored the model (or already held it); its devices and placement came with it."""
 
-    def __init__(self, signatures: list[dict[str, Any]], devices: dict[str, Any], placement: dict[str, Any],
-                 downloaded: int) -> None:  # fmt: skip
+    def __init__(self, loaded: Loaded, devices: Devices, placement: Placement, note: str) -> None:
         super().__init__()
-        self.signatures, self.devices, self.placement, self.downloaded = signatures, devices, placement, downloaded
+        self.loaded, self.devices, self.placement = loaded, devices, placement
+        self.note = note
+        """What the load did, for the status line: "downloaded 30 MB", "from the cache"..."""
 
 
 class InferenceFinished(Message):
-    """A run finished: per-output stats and timings, as the runtime returned them."""
+    """A run finished: per-output stats and timings, and where the model's variables are now."""
 
-    def __init__(self, result: dict[str, Any], placement: dict[str, Any]) -> None:
+    def __init__(self, result: RunResult, placement: Placement) -> None:
         super().__init__()
         self.result, self.placement = result, placement
+
+
+class ModelRequested(Message):
+    """The user asked to open the model at `location` (the app keeps its screen for a return visit)."""
+
+    def __init__(self, location: Location) -> None:
+        super().__init__()
+        self.location = location

@@ -27,3 +27,6 @@ class Settings:
     """Where downloaded models are kept; None: the user cache folder."""
     no_cache: bool = False
     """Download to a throwaway folder and keep nothing."""
+    prewarm: bool = True
+    """Start TensorFlow's process when a model screen opens, so loading costs the download and the restore
+    only (it holds ~400 MB while idle); --no-prewarm starts it on the first load."""

@@ -3,7 +3,8 @@
 TensorFlow runs in a child so that a crash or abort while loading a malformed model cannot take
 the TUI down, cancel can really stop a 10 GB load (the child is killed), importing TF does not
 fight the UI for the GIL, and switching models gives the memory back. This module imports no
-TensorFlow: it speaks JSON lines to `python -m tui.runtime.child`.
+TensorFlow: it speaks JSON lines to `python -m tui.runtime.child` (see protocol.py), and its
+methods return the protocol's dataclasses.
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from tui.errors import TfscopeError
-from tui.runtime.child import LIFELINE_ENV
+from tui.runtime.protocol import (
+    DEVICE_LISTING_ENV,
+    LIFELINE_ENV,
+    Devices,
+    Loaded,
+    Placement,
+    RunRequest,
+    RunResult,
+)
 
-DEVICE_LISTING_ENV = "TFSCOPE_DEVICE_LISTING"
-"""A JSON file whose content replaces the child's device listing: how GPU/TPU rendering is tested."""
 STDERR_TAIL = 12
 
 
@@ -39,7 +46,7 @@ class RuntimeRequestError(TfscopeError):
     """The child answered with an error (bad input, refused by safe mode, no such signature...)."""
 
 
-EventCallback = Callable[[dict[str, Any]], None]
+PhaseCallback = Callable[[str], None]
 
 
 class RuntimeHost:
@@ -55,6 +62,8 @@ class RuntimeHost:
         self._warm: threading.Thread | None = None
         self._lifeline: int | None = None
         """The write end of the pipe the child watches (see child.watch_lifeline)."""
+        self.held: tuple[str, Loaded] | None = None
+        """(key, what loading it returned) of the model the child holds; None once it holds none."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -66,6 +75,7 @@ class RuntimeHost:
         if self.running:
             return
         self._close_lifeline()
+        self.held = None
         # The child exits when this pipe closes: when this process ends, however it ends (kill -9
         # included), the kernel closes the write end, which no other process holds.
         lifeline_read, self._lifeline = os.pipe()
@@ -91,10 +101,11 @@ class RuntimeHost:
         (after a download, say) finds it ready. Errors are left for that request to report."""
         if self.warming or self.running:
             return  # a running child has TensorFlow imported, or a request in flight is importing it
+        self.start()  # now, not in the thread: a caller that asks `running` right after gets the truth
 
         def warm() -> None:
             with contextlib.suppress(TfscopeError):
-                self.request("warm", doing="starting TensorFlow")
+                self._request("warm", doing="starting TensorFlow")
 
         self._warm = threading.Thread(target=warm, daemon=True, name="tfscope-runtime-warm")
         self._warm.start()
@@ -113,6 +124,7 @@ class RuntimeHost:
     def stop(self) -> None:
         """End the child (its memory goes with it)."""
         process, self._process = self._process, None
+        self.held = None
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
@@ -131,9 +143,62 @@ class RuntimeHost:
         self._cancelled = True
         self.stop()
 
-    # -- requests ---------------------------------------------------------------------------
+    # -- what the child does ----------------------------------------------------------------
 
-    def request(self, op: str, *, doing: str, on_event: EventCallback | None = None, **args: Any) -> dict[str, Any]:
+    def load(
+        self,
+        path: str,
+        kind: str,
+        *,
+        key: str = "",
+        unsafe: bool = False,
+        device: str | None = None,
+        on_phase: PhaseCallback | None = None,
+    ) -> Loaded:
+        """Restore the model at `path` (a local file or folder), replacing any model held before.
+
+        `key` names it (the artifact's URI) in `held`, so a screen opened on it again knows.
+        """
+        self.held = None  # the child lets go of the previous model first
+
+        def event(message: dict[str, Any]) -> None:
+            if on_phase is not None:
+                on_phase(str(message.get("phase", "")))
+
+        raw = self._request("load", doing=f"loading {key or path}", on_event=event, path=path, kind=kind,
+                            unsafe=unsafe, device=device)  # fmt: skip
+        loaded = Loaded.from_json(raw)
+        self.held = (key or path, loaded)
+        return loaded
+
+    def run(self, request: RunRequest) -> RunResult:
+        raw = self._request("run", doing=f"running {request.signature}", **request.to_json())
+        return RunResult.from_json(raw)
+
+    def devices(self) -> Devices:
+        listing = os.environ.get(DEVICE_LISTING_ENV)
+        if listing:
+            return Devices.from_json(json.loads(Path(listing).read_text()))
+        return Devices.from_json(self._request("devices", doing="listing devices"))
+
+    def placement(self) -> Placement:
+        return Placement.from_json(self._request("placement", doing="reading placement"))
+
+    def unload(self) -> None:
+        """Let go of the model (its memory returns to the system); the child stays warm."""
+        self.held = None
+        if self.running:
+            self._request("unload", doing="unloading")
+
+    def hello(self) -> dict[str, Any]:
+        """The child's pid and Python version (starting it if needed)."""
+        return self._request("hello", doing="starting the runtime")
+
+    # -- the pipe ---------------------------------------------------------------------------
+
+    def _request(
+        self, op: str, *, doing: str, on_event: Callable[[dict[str, Any]], None] | None = None, **args: Any
+    ) -> dict[str, Any]:
         """Send one request and wait for its answer, passing events to `on_event` meanwhile.
 
         Args:
@@ -172,10 +237,3 @@ class RuntimeHost:
                 f"The runtime crashed while {doing}:\n{tail}",
                 "It restarts on the next load. If the model crashes it every time, it may be damaged.",
             )
-
-    def devices(self) -> dict[str, Any]:
-        listing = os.environ.get(DEVICE_LISTING_ENV)
-        if listing:
-            injected: dict[str, Any] = json.loads(Path(listing).read_text())
-            return injected
-        return self.request("devices", doing="listing devices")

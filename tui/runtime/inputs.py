@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from tui.formatting import format_shape
+from tui.runtime.protocol import InputSource
 
 
 class InputError(ValueError):
@@ -31,7 +32,9 @@ def make_input(spec: dict[str, Any], source: dict[str, Any]) -> Any:
             value = np.asarray(_json(name, source.get("value", "[]")), dtype=object)
         else:
             value = np.full(shape, str(text), dtype=object)
-        return _checked(name, spec, value.astype(bytes) if value.dtype == object else value)
+        # UTF-8, element by element: numpy's astype(bytes) is ASCII-only, and text models are multilingual
+        encode = np.vectorize(lambda v: v.encode("utf-8") if isinstance(v, str) else v, otypes=[object])
+        return _checked(name, spec, encode(value) if value.size else value)
     numpy_dtype = np.dtype(dtype)
     if kind == "zeros":
         value = np.zeros(shape, numpy_dtype)
@@ -107,21 +110,21 @@ def _load_npy(name: str, path: str, key: str | None) -> Any:
     return loaded
 
 
-def source_from_text(value: str) -> dict[str, Any]:
+def source_from_text(typed: str) -> InputSource:
     """What a user typed for an input, as a value source: a keyword, a .npy/.npz path, JSON, or text.
 
-    Shared by `tfscope run --input NAME=VALUE` and the Inference tab.
+    Shared by `tfscope run --input NAME=VALUE` and the Inference tab. Text keeps its spaces.
     """
-    value = value.strip()
+    value = typed.strip()
     if value in {"", "zeros"}:
-        return {"source": "zeros"}
+        return InputSource("zeros")
     if value in {"ones", "random", "uniform", "normal"}:
-        return {"source": value}
+        return InputSource(value)
     path, sep, key = value.partition(".npz:")
     if sep:
-        return {"source": "npy", "path": path + ".npz", "key": key}
+        return InputSource("npy", path=path + ".npz", key=key)
     if value.endswith((".npy", ".npz")):
-        return {"source": "npy", "path": value}
+        return InputSource("npy", path=value)
     if value[:1] in "[{-0123456789":
-        return {"source": "json", "value": value}
-    return {"source": "text", "value": value}
+        return InputSource("json", value=value)
+    return InputSource("text", value=typed)

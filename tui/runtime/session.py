@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tui.errors import TfscopeError
 from tui.formats.model_info import Need
 from tui.runtime.host import RuntimeHost
+from tui.runtime.protocol import Loaded
 from tui.storage import ArtifactKind, Entry, Location, Stores
 from tui.storage.cache import DownloadCancelled, ModelCache, ProgressCallback
 from tui.storage.local_paths import Skipped
@@ -22,7 +22,8 @@ class LoadedModel:
     kind: ArtifactKind
     local_path: Path
     downloaded_bytes: int
-    signatures: list[dict[str, Any]]
+    loaded: Loaded
+    """What the runtime restored: its signatures."""
     skipped: list[Skipped] = field(default_factory=list)
     """Objects of the artifact that were not downloaded: their names cannot be local files."""
     repaired: bool = False
@@ -93,16 +94,8 @@ def load_model(
         raise DownloadCancelled(f"Stopped loading {location.uri}.")
     if host.warming:
         on_phase("import TensorFlow")  # the download finished first: say what the wait is for
-    result = host.request(
-        "load",
-        doing=f"loading {location.uri}",
-        path=str(local),
-        kind=kind.value,
-        unsafe=unsafe,
-        device=device,
-        on_event=lambda event: on_phase(str(event.get("phase", ""))),
-    )
-    return LoadedModel(location, kind, local, downloaded, result["signatures"], skipped, repaired)
+    loaded = host.load(str(local), kind.value, key=location.uri, unsafe=unsafe, device=device, on_phase=on_phase)
+    return LoadedModel(location, kind, local, downloaded, loaded, skipped, repaired)
 
 
 def _checkpoint_prefix(folder: Path) -> Path:
@@ -116,3 +109,22 @@ def _checkpoint_prefix(folder: Path) -> Path:
                     return folder / name
     indexes = sorted(folder.glob("*.index"))
     return indexes[-1].with_suffix("") if indexes else folder
+
+
+def new_output_folder(root: Path, model: str, signature: str) -> Path:
+    """A new, empty folder for one run's outputs: `root/<model>-<signature>-<time>`; never one in use."""
+    import re
+    import time
+
+    def safe(name: str, most: int) -> str:
+        return re.sub(r"[^\w.-]+", "_", name)[:most].strip("._") or "model"
+
+    base = root / f"{safe(model, 60)}-{safe(signature, 40)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for n in range(1, 1000):
+        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return folder
+    raise FileExistsError(str(base))

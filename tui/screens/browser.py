@@ -14,10 +14,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import NotFoundError, TfscopeError
 from tui.formatting import format_count, format_size, printable
-from tui.messages import DetailsFetched, FolderClassified, ListingFinished, PageListed
+from tui.messages import DetailsFetched, FolderClassified, ListingFinished, ModelRequested, PageListed
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen, binding_rows
-from tui.screens.model import ModelScreen
 from tui.services import Services
 from tui.storage import Entry, Location, parse_location
 from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
@@ -41,12 +40,17 @@ class BrowserScreen(Screen[None]):
         Binding("slash", "filter", "Filter", id="filter", tooltip="Show only names containing what you type"),
         Binding("s", "cycle_sort", "Sort", id="sort",
                 tooltip="Sort by name, size (biggest first) or date (newest first)"),
-        Binding("r", "refresh", "Refresh", id="refresh", tooltip="List this level again"),
-        Binding("y", "copy_uri", "Copy URI", id="copy", tooltip="Copy the highlighted URI (OSC 52, works over SSH)"),
+        Binding("r", "refresh", "Refresh", show=False, id="refresh", tooltip="List this level again"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Show every key"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter", tooltip="Drop the filter"),
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Leave tfscope"),
+        Binding("d", "toggle_details", "Details", show=False, id="details",
+                tooltip="Show or hide the details pane (hidden at first below 100 columns)"),
+        Binding("y", "copy_uri", "Copy URI", show=False, id="copy",
+                tooltip="Copy the highlighted URI (OSC 52, works over SSH)"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter", tooltip="Drop the filter"),
     ]  # fmt: skip
+    WIDE = 100
+    """Columns from which the details pane shows unless hidden with d: below, the listing needs the room."""
 
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -63,6 +67,8 @@ class BrowserScreen(Screen[None]):
         self._pending_cursor: str | None = None
         self._open_model_at: str | None = None
         """The folder URI whose listing, if it shows a model folder, opens the model screen."""
+        self.details_wanted: bool | None = None
+        """The user's choice with d; None: shown when the terminal is WIDE enough."""
 
     def compose(self) -> ComposeResult:
         yield UriBar(id="uri-bar")
@@ -70,7 +76,7 @@ class BrowserScreen(Screen[None]):
             yield LevelTable(stable_display=self.stable_display, id="listing")
             yield DetailsPane(stable_display=self.stable_display, id="details")
         yield Input(placeholder="filter this level (enter: keep, escape: clear)", id="filter-input")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def table(self) -> LevelTable:
@@ -120,7 +126,7 @@ class BrowserScreen(Screen[None]):
             self._resolve_and_go(location, open_model)
 
     def open_model(self, location: Location) -> None:
-        self.app.push_screen(ModelScreen(self.services, location))
+        self.post_message(ModelRequested(location))
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -361,6 +367,17 @@ class BrowserScreen(Screen[None]):
     def action_refresh(self) -> None:
         if self.location is not None:
             self.navigate(self.location, highlight=self.table.highlighted_uri, refresh=True)
+
+    def on_resize(self) -> None:
+        self._place_details()
+
+    def action_toggle_details(self) -> None:
+        self.details_wanted = not self.details.display
+        self._place_details()
+
+    def _place_details(self) -> None:
+        wanted = self.details_wanted
+        self.details.display = wanted if wanted is not None else self.size.width >= self.WIDE
 
     def action_copy_uri(self) -> None:
         entry = self.table.highlighted_entry

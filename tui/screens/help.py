@@ -8,17 +8,20 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
-def screen_bindings(screen: Screen[Any]) -> list[Binding]:
-    """The described bindings of a screen and of its widgets, one per action: what help and the palette list."""
-    found: dict[str, Binding] = {}
+def screen_bindings(screen: Screen[Any]) -> list[tuple[Binding, DOMNode]]:
+    """tfscope's own bindings on a screen and its widgets (those with a tooltip: Textual's built-in ones,
+    an Input's cursor keys, are not news), one per action and tooltip, with the node that runs it (a
+    tab's sort is the tab's): what help and the palette list."""
+    found: dict[tuple[str, str], tuple[Binding, DOMNode]] = {}
     for source in [screen, *screen.query("*")]:
         for binding in getattr(source, "BINDINGS", []):
-            if isinstance(binding, Binding) and binding.description and binding.action not in found:
-                found[binding.action] = binding
+            if isinstance(binding, Binding) and binding.description and binding.tooltip:
+                found.setdefault((binding.action, binding.tooltip), (binding, source))
     return list(found.values())
 
 
@@ -26,7 +29,7 @@ def binding_rows(screen: Screen[Any]) -> list[tuple[str, str, str]]:
     """(keys, description, tooltip) for the help table."""
     return [
         (", ".join(_key_name(k) for k in b.key.split(",")), b.description, b.tooltip or "")
-        for b in screen_bindings(screen)
+        for b, _ in screen_bindings(screen)
     ]
 
 
@@ -38,7 +41,10 @@ def _key_name(key: str) -> str:
 class HelpScreen(ModalScreen[None]):
     """Keys of the screen it was opened from."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help-close", tooltip="Close the help")]
+    BINDINGS = [
+        Binding("escape,question_mark", "dismiss", "Close", id="help-close", tooltip="Close the help"),
+        Binding("q", "app.quit", "Quit", id="help-quit", tooltip="Leave tfscope"),
+    ]
 
     def __init__(self, rows: list[tuple[str, str, str]]) -> None:
         super().__init__()
@@ -47,14 +53,14 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         table = Table(title="tfscope keys", expand=True, show_edge=False)
         table.add_column("Key", style="bold cyan", no_wrap=True)
-        table.add_column("Action", style="bold")
-        table.add_column("")
+        table.add_column("Action", style="bold", no_wrap=True)
+        table.add_column("", ratio=1)  # the room a wide terminal has goes to the explanations
         for keys, description, tooltip in self.rows:
             table.add_row(keys, description, tooltip)
         table.add_row("ctrl+p", "Commands", "Every action, searchable")
         with VerticalScroll(id="help-box"):
             yield Static(table)
-            yield Static("[dim]escape closes this help[/dim]")
+            yield Static("[dim]escape closes this help, q quits[/dim]")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

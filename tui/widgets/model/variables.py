@@ -1,0 +1,105 @@
+"""Tab 4: every variable, with its shape, dtype, size, bytes, trainable flag and group."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.reactive import reactive
+
+from tui.formats.model_info import ModelInfo, Variable
+from tui.formatting import format_shape, format_size
+from tui.widgets.columns import Column, fit, middle_ellipsis, with_values
+from tui.widgets.row_table import RowTable
+
+ORDERS = ("size", "name", "saved")
+"""Orders `s` cycles through: biggest first, alphabetical, as saved."""
+SCROLLBAR = 2
+UNLAID = 200
+"""Room assumed before the table is laid out (a hidden tab): every column; a resize fits them later."""
+
+
+class VariablesTab(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sort", "Sort", id="variables-sort", tooltip="Sort variables by size, by name, as saved"),
+    ]
+
+    info: reactive[ModelInfo | None] = reactive(None)
+    """The model as read (None while reading)."""
+    order: reactive[str] = reactive("size")
+    """One of ORDERS."""
+
+    def compose(self) -> ComposeResult:
+        yield RowTable(id="variable-table")
+
+    def on_mount(self) -> None:
+        self._fill()
+
+    def on_resize(self, event: Resize) -> None:
+        self._fill()
+
+    def watch_info(self) -> None:
+        self._fill()
+
+    def watch_order(self) -> None:
+        self._fill()
+
+    def action_sort(self) -> None:
+        self.order = ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)]
+        self.notify(f"Variables sorted by {self.order}", timeout=2)
+
+    def _ordered(self) -> list[Variable]:
+        variables = list(self.info.variables) if self.info else []
+        if self.order == "size":
+            variables.sort(key=lambda v: -v.size)
+        elif self.order == "name":
+            variables.sort(key=lambda v: v.name)
+        return variables
+
+    def _fill(self) -> None:
+        if not self.is_mounted:
+            return
+        table = self.query_one(RowTable)
+        cursor = table.cursor_row
+        variables = self._ordered()
+        rows = [
+            {"name": v.name, "shape": format_shape(v.shape), "dtype": v.dtype, "size": f"{v.size:,}",
+             "bytes": format_size(v.nbytes), "trainable": _yes_no(v.trainable), "group": v.group}
+            for v in variables
+        ]  # fmt: skip
+
+        def natural(key: str, label: str, cap: int) -> int:
+            return min(cap, max([cell_len(label)] + [cell_len(r[key]) for r in rows]))
+
+        columns = [
+            Column("name", "Name", natural("name", "Name", 72), 0, minimum=16),
+            Column("shape", "Shape", natural("shape", "Shape", 24), 1),
+            Column("dtype", "Dtype", natural("dtype", "Dtype", 10), 3),
+            Column("size", "Size", natural("size", "Size", 14), 2),
+            Column("bytes", "Bytes", natural("bytes", "Bytes", 10), 4),
+            Column("trainable", "Trainable", 9, 6),
+            Column("group", "Group", natural("group", "Group", 9), 5),
+        ]
+        room = max(self.size.width - SCROLLBAR, 20) if self.size.width else UNLAID
+        shown = fit(with_values(columns, rows), room)
+        table.clear(columns=True)
+        for column, width in shown:
+            table.add_column(column.label, key=column.key, width=width)
+        right = {"size", "bytes"}
+        for i, row in enumerate(rows):
+            cells = []
+            for column, width in shown:
+                text = middle_ellipsis(row[column.key], width)
+                cells.append(Text(text, justify="right") if column.key in right else text)
+            table.add_row(*cells, key=str(i))
+        if rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
+
+
+def _yes_no(flag: bool | None) -> str:
+    return "" if flag is None else ("yes" if flag else "no")
