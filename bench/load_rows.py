@@ -66,6 +66,8 @@ def load_rows(data: Path, net: BenchNetwork, env: dict[str, str], quick: bool, s
         local = statistics.median(r["load_s"] for r in plain)
         rows.append(Row(f"2. warm load (cache hit), {model.label}", seconds(warm),
                         f"{seconds(local)} load of a local copy", faster(warm, local)))  # fmt: skip
+        if model.kind is ArtifactKind.SAVED_MODEL:
+            rows += _tui_rows(model, net, env, local)
         if repeat:
             p50, plain_p50 = statistics.median(ours["p50"]), statistics.median(r["p50_ms"] for r in plain)
             rows.append(Row(f"6. warm inference p50, {model.label} ({repeat} runs, batch 1)",
@@ -96,6 +98,27 @@ def _tfscope_loads(model: Model, net: BenchNetwork, env: dict[str, str], with_in
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     return result
+
+
+def _tui_rows(model: Model, net: BenchNetwork, env: dict[str, str], local: float) -> list[Row]:
+    """In the TUI: `l` to loaded on a screen open for 3 s (TensorFlow started meanwhile), cold and warm cache."""
+    uri = f"gs://{model.bucket}/{model.path}"
+    took: dict[str, list[float]] = {"cold": [], "warm": []}
+    for _ in range(model.runs):
+        cache = tempfile.mkdtemp(prefix="tfscope-bench-cache-")
+        try:
+            for phase in ("cold", "warm"):
+                done = json_of([PYTHON, "bench/tui_load.py", uri, cache, "3"], {**env, **net.tfscope_env})
+                took[phase].append(done["load_s"])
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+    rows = []
+    for phase, cache_state in (("warm", "warm cache"), ("cold", "cold cache")):
+        ours = statistics.median(took[phase])
+        rows.append(Row(f"2. in the TUI, l to loaded ({cache_state}, the model screen open 3 s first), "
+                        f"{model.label}", seconds(ours), f"{seconds(local)} load of a local copy in a fresh Python",
+                        faster(ours, local)))  # fmt: skip
+    return rows
 
 
 def _plain_runs(way: str, model: Model, source: str, env: dict[str, str], repeat: int = 0) -> list[dict[str, float]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -9,16 +11,24 @@ from textual.worker import get_current_worker
 
 from tui.commands import ScreenActionsProvider
 from tui.errors import TfscopeError
-from tui.formats.h5_sandbox import prestart as prestart_h5_helper
 from tui.messages import ModelRequested, StartResolved
 from tui.runtime.host import RuntimeHost
 from tui.screens.browser import BrowserScreen
-from tui.screens.model import ModelScreen
 from tui.services import Services
 from tui.settings import Settings
 from tui.storage import Location, Stores, parse_location
 from tui.storage.cache import ModelCache
 from tui.storage.uri import GCS_SCHEME
+
+if TYPE_CHECKING:
+    from tui.screens.model import ModelScreen
+
+
+def _prestart_h5_helper() -> None:
+    from tui.formats.h5_sandbox import prestart
+
+    prestart()
+
 
 SIGN_IN_NOTICE = (
     "Not signed in to Google Cloud, so this is the current folder. "
@@ -58,7 +68,7 @@ class TfscopeApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.push_screen(self.browser)
-        self.set_timer(0.5, prestart_h5_helper)  # after the first paint: .h5/.keras then open without waiting
+        self.set_timer(0.5, _prestart_h5_helper)  # after the first paint: .h5/.keras then open without waiting
         if self.settings.start:
             self.browser.go_to_text(self.settings.start, open_model=True)
         else:
@@ -80,6 +90,8 @@ class TfscopeApp(App[None]):
 
     def on_model_requested(self, message: ModelRequested) -> None:
         """Open the model screen: the one kept from before for the same model, else a new one."""
+        from tui.screens.model import ModelScreen  # here, not at the top: the browser paints without it
+
         kept = self.model_screen
         if kept is not None and kept.location == message.location and kept.is_mounted:
             self.push_screen(kept)

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", type=Path, help="where downloaded models are kept (default: user cache)")
     parser.add_argument("--no-cache", action="store_true", help="download models to a temporary folder, keep nothing")
     parser.add_argument("--no-prewarm", action="store_true",
-                        help="start TensorFlow on the first load, not when a model opens (saves ~400 MB)")  # fmt: skip
+                        help="start TensorFlow on the first load, not when a model opens (saves ~550 MB)")  # fmt: skip
     parser.add_argument("--version", action="version", version=f"tfscope {__version__}")
     return parser
 

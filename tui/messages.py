@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from tui.formats.model_info import ModelInfo
-from tui.runtime.protocol import Devices, Loaded, Placement, RunResult
 from tui.storage import ArtifactKind, Entry, Location
-from tui.widgets.model.load_status import LoadState
+
+if TYPE_CHECKING:  # only the model screen sends these: the browser starts without importing them
+    from tui.formats.model_info import ModelInfo
+    from tui.runtime.protocol import Devices, Loaded, Placement, RunResult
+    from tui.widgets.model.load_status import LoadState
 
 
 class PageListed(Message):

@@ -29,4 +29,4 @@ class Settings:
     """Download to a throwaway folder and keep nothing."""
     prewarm: bool = True
     """Start TensorFlow's process when a model screen opens, so loading costs the download and the restore
-    only (it holds ~400 MB while idle); --no-prewarm starts it on the first load."""
+    only (it holds ~550 MB while idle, and no CPU); --no-prewarm starts it on the first load."""

@@ -87,8 +87,9 @@ class InferenceForm(Vertical):
 
     loaded: reactive[Loaded | None] = reactive(None, recompose=True)
     """What the runtime restored; the form is empty until then."""
-    devices: reactive[Devices | None] = reactive(None, recompose=True)
-    """Offered in the device select (TensorFlow's choice first)."""
+    devices: reactive[Devices | None] = reactive(None)
+    """Offered in the device select (TensorFlow's choice first). Not a recompose: it arrives with `loaded`,
+    and two rebuilds in a row can catch a Select mid-mount."""
     selected: reactive[str] = reactive("", recompose=True)
     """The chosen signature's name."""
 
@@ -114,14 +115,13 @@ class InferenceForm(Vertical):
             yield Static(Text("Nothing to run: a checkpoint holds values, not a graph.", style="dim"))
             return
         options = [(s.name, s.name) for s in self.loaded.signatures]
-        devices = [(d.short_name, d.short_name) for d in (self.devices.logical if self.devices else ())]
+        devices = self._device_options()
         with Horizontal(classes="form-row"):
             yield Label("Signature", classes="form-label")
             yield Select(options, value=signature.name, allow_blank=False, id="signature-select", compact=True)
         with Horizontal(classes="form-row"):
             yield Label("Device", classes="form-label")
-            yield Select([("TensorFlow's choice", AUTO_DEVICE), *devices], value=self._device(devices),
-                         allow_blank=False, id="device-select", compact=True)  # fmt: skip
+            yield Select(devices, value=self._device(devices), allow_blank=False, id="device-select", compact=True)
             yield Label("Warm runs", classes="form-label")
             yield Input(self.repeat, id="repeat-input", type="integer", classes="short", compact=True)
         for i, spec in enumerate(signature.inputs):
@@ -138,8 +138,18 @@ class InferenceForm(Vertical):
             yield Button("Run (ctrl+r)", id="run", variant="primary", compact=True)
             yield Button("Run & save (ctrl+s)", id="run-save", compact=True)
 
+    def _device_options(self) -> list[tuple[str, str]]:
+        names = [d.short_name for d in (self.devices.logical if self.devices else ())]
+        return [("TensorFlow's choice", AUTO_DEVICE), *((name, name) for name in names)]
+
     def _device(self, devices: list[tuple[str, str]]) -> str:
         return self.device if self.device in {value for _, value in devices} else AUTO_DEVICE
+
+    def watch_devices(self) -> None:
+        for select in self.query("#device-select").results(Select):
+            options = self._device_options()
+            select.set_options(options)
+            select.value = self._device(options)
 
     @on(Select.Changed, "#signature-select")
     def signature_changed(self, event: Select.Changed) -> None:
