@@ -83,14 +83,18 @@ class InferenceTab(VerticalScroll, can_focus=False):
 class InferenceForm(Vertical):
     """Built from the loaded model's signatures; `request()` reads it back. Rows wrap to fit 80 columns,
     and tab walks every field in order: signature, device, warm runs, each input's value and shape,
-    the Run buttons."""
+    the Run buttons.
 
-    loaded: reactive[Loaded | None] = reactive(None, recompose=True)
-    """What the runtime restored; the form is empty until then."""
+    The two selects are built once and refilled in place; only the input rows are rebuilt when the
+    signature changes. A Select rebuilt while the app tears down is caught mid-mount (Textual 8.2's
+    Select._on_mount then raises NoMatches), and quitting just as a load ends is an ordinary thing to do.
+    """
+
+    loaded: reactive[Loaded | None] = reactive(None)
+    """What the runtime restored; the form shows a hint instead of fields until then."""
     devices: reactive[Devices | None] = reactive(None)
-    """Offered in the device select (TensorFlow's choice first). Not a recompose: it arrives with `loaded`,
-    and two rebuilds in a row can catch a Select mid-mount."""
-    selected: reactive[str] = reactive("", recompose=True)
+    """Offered in the device select (TensorFlow's choice first)."""
+    selected: reactive[str] = reactive("")
     """The chosen signature's name."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -98,7 +102,7 @@ class InferenceForm(Vertical):
         self.device = AUTO_DEVICE
         self.repeat = "10"
         self.typed: dict[tuple[str, str], str] = {}
-        """(signature, "value:<input>" or "shape:<input>") -> what the user typed, kept across recomposes."""
+        """(signature, "value:<input>" or "shape:<input>") -> what the user typed, kept across rebuilds."""
 
     @property
     def signature(self) -> RuntimeSignature | None:
@@ -106,37 +110,66 @@ class InferenceForm(Vertical):
         return next((s for s in signatures if s.name == self.selected), signatures[0] if signatures else None)
 
     def compose(self) -> ComposeResult:
-        signature = self.signature
-        if self.loaded is None:
-            yield Static(Text("Load the model first: press l. Then pick a signature, fill its inputs, and "
-                              "press ctrl+r to run it.", style="dim"))  # fmt: skip
-            return
-        if signature is None:
-            yield Static(Text("Nothing to run: a checkpoint holds values, not a graph.", style="dim"))
-            return
-        options = [(s.name, s.name) for s in self.loaded.signatures]
-        devices = self._device_options()
-        with Horizontal(classes="form-row"):
+        yield Static(id="form-note")
+        with Horizontal(classes="form-row form-field"):
             yield Label("Signature", classes="form-label")
-            yield Select(options, value=signature.name, allow_blank=False, id="signature-select", compact=True)
-        with Horizontal(classes="form-row"):
+            yield Select([("", "")], value="", allow_blank=False, id="signature-select", compact=True)
+        with Horizontal(classes="form-row form-field"):
             yield Label("Device", classes="form-label")
-            yield Select(devices, value=self._device(devices), allow_blank=False, id="device-select", compact=True)
+            options = self._device_options()
+            yield Select(options, value=self._device(options), allow_blank=False, id="device-select", compact=True)
             yield Label("Warm runs", classes="form-label")
             yield Input(self.repeat, id="repeat-input", type="integer", classes="short", compact=True)
-        for i, spec in enumerate(signature.inputs):
-            shown = "?" if spec.shape is None else format_shape(spec.shape)
-            default = "1" if spec.shape is None else ",".join("1" if d is None else str(d) for d in spec.shape)
-            yield Label(f"{spec.name}: {spec.dtype} {shown}", classes="input-label")
-            with Horizontal(classes="form-row input-row"):
-                value = self.typed.get((signature.name, f"value:{spec.name}"), "a fine day" if spec.dtype == "string"
-                                       else "random")  # fmt: skip
-                yield Input(value, placeholder=SOURCE_HINT, id=f"value-{i}", classes="value", compact=True)
-                shape = self.typed.get((signature.name, f"shape:{spec.name}"), default)
-                yield Input(shape, placeholder="shape, e.g. 1,224,3", id=f"shape-{i}", classes="shape", compact=True)
-        with Horizontal(classes="form-row buttons"):
+        yield InputRows(self.typed, classes="form-field")
+        with Horizontal(classes="form-row buttons form-field"):
             yield Button("Run (ctrl+r)", id="run", variant="primary", compact=True)
             yield Button("Run & save (ctrl+s)", id="run-save", compact=True)
+
+    def on_mount(self) -> None:
+        self.watch_loaded()
+
+    def watch_loaded(self) -> None:
+        if not self.is_mounted:
+            return
+        names = [s.name for s in self.loaded.signatures] if self.loaded else []
+        select = self.query_one("#signature-select", Select)
+        with select.prevent(Select.Changed):  # a refill is not the user's choice
+            select.set_options([(name, name) for name in names] or [("", "")])
+            signature = self.signature
+            select.value = signature.name if signature else ""
+        self.set_reactive(InferenceForm.selected, signature.name if signature else "")
+        self._show()
+
+    def watch_selected(self) -> None:
+        if not self.is_mounted:
+            return
+        signature = self.signature
+        select = self.query_one("#signature-select", Select)
+        if signature is not None and select.value != signature.name:
+            with select.prevent(Select.Changed):
+                select.value = signature.name
+        self._show()
+
+    def watch_devices(self) -> None:
+        for select in self.query("#device-select").results(Select):
+            options = self._device_options()
+            with select.prevent(Select.Changed):
+                select.set_options(options)
+                select.value = self._device(options)
+
+    def _show(self) -> None:
+        """The fields for the chosen signature, or a line that says why there are none."""
+        signature = self.signature
+        note = self.query_one("#form-note", Static)
+        if self.loaded is None:
+            note.update(Text("Load the model first: press l. Then pick a signature, fill its inputs, and "
+                             "press ctrl+r to run it.", style="dim"))  # fmt: skip
+        elif signature is None:
+            note.update(Text("Nothing to run: a checkpoint holds values, not a graph.", style="dim"))
+        note.display = signature is None
+        for part in self.query(".form-field"):
+            part.display = signature is not None
+        self.query_one(InputRows).signature = signature
 
     def _device_options(self) -> list[tuple[str, str]]:
         names = [d.short_name for d in (self.devices.logical if self.devices else ())]
@@ -145,22 +178,10 @@ class InferenceForm(Vertical):
     def _device(self, devices: list[tuple[str, str]]) -> str:
         return self.device if self.device in {value for _, value in devices} else AUTO_DEVICE
 
-    def watch_devices(self) -> None:
-        for select in self.query("#device-select").results(Select):
-            options = self._device_options()
-            select.set_options(options)
-            select.value = self._device(options)
-
     @on(Select.Changed, "#signature-select")
     def signature_changed(self, event: Select.Changed) -> None:
-        value = event.value
-        if not isinstance(value, str):
-            return
-        signature = self.signature
-        if signature is not None and value == signature.name:
-            self.set_reactive(InferenceForm.selected, str(value))  # the one shown: no need to rebuild the form
-        else:
-            self.selected = value
+        if isinstance(event.value, str) and event.value:
+            self.selected = event.value
 
     @on(Select.Changed, "#device-select")
     def device_changed(self, event: Select.Changed) -> None:
@@ -168,13 +189,10 @@ class InferenceForm(Vertical):
 
     @on(Input.Changed)
     def typed_changed(self, event: Input.Changed) -> None:
-        signature = self.signature
         if event.input.id == "repeat-input":
             self.repeat = event.value
-        elif signature is not None and event.input.id:
-            kind, _, index = event.input.id.partition("-")
-            if index.isdigit() and int(index) < len(signature.inputs):
-                self.typed[(signature.name, f"{kind}:{signature.inputs[int(index)].name}")] = event.value
+        elif isinstance(event.input, FieldInput):  # keyed by the field, not the signature shown when it arrives
+            self.typed[event.input.key] = event.value
 
     def request(self, save_dir: str | None = None) -> RunRequest:
         """The run request: signature, each input's source and shape, device, repeat.
@@ -207,6 +225,43 @@ class InferenceForm(Vertical):
             raise ValueError("Warm runs must be a whole number from 0 to 10,000.")
         device = None if self.device == AUTO_DEVICE else self.device
         return RunRequest(signature.name, inputs, device, repeat, save_dir)
+
+
+class InputRows(Vertical):
+    """Each input of one signature: its name, dtype and shape, then a value field and a shape field."""
+
+    signature: reactive[RuntimeSignature | None] = reactive(None, recompose=True)
+    """The signature whose inputs are shown."""
+
+    def __init__(self, typed: dict[tuple[str, str], str], *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self.typed = typed
+        """The form's memory of what was typed, so a rebuild keeps it."""
+
+    def compose(self) -> ComposeResult:
+        signature = self.signature
+        if signature is None:
+            return
+        for i, spec in enumerate(signature.inputs):
+            shown = "?" if spec.shape is None else format_shape(spec.shape)
+            default = "1" if spec.shape is None else ",".join("1" if d is None else str(d) for d in spec.shape)
+            yield Label(f"{spec.name}: {spec.dtype} {shown}", classes="input-label")
+            with Horizontal(classes="form-row input-row"):
+                key = (signature.name, f"value:{spec.name}")
+                value = self.typed.get(key, "a fine day" if spec.dtype == "string" else "random")
+                yield FieldInput(key, value, placeholder=SOURCE_HINT, id=f"value-{i}", classes="value", compact=True)
+                key = (signature.name, f"shape:{spec.name}")
+                yield FieldInput(key, self.typed.get(key, default), placeholder="shape, e.g. 1,224,3", id=f"shape-{i}",
+                                 classes="shape", compact=True)  # fmt: skip
+
+
+class FieldInput(Input):
+    """An input's value or shape field, tagged with what it is for."""
+
+    def __init__(self, key: tuple[str, str], value: str, **kwargs: Any) -> None:
+        super().__init__(value, **kwargs)
+        self.key = key
+        """(signature, "value:<input>" or "shape:<input>")."""
 
 
 def results_view(result: RunResult, stable: bool) -> RenderableType:
