@@ -106,11 +106,12 @@ async def test_progress_shows_each_phase_and_l_twice_loads_once() -> None:
 async def test_a_cancel_in_each_phase_returns_to_not_loaded_and_l_loads(
     phase: str, zoo: Path, fault_proxy: FaultProxy
 ) -> None:
-    fault_proxy.add(Rule(media, delay=0.5, uses=8))  # a slower link for the first load: its download can be caught
     uri = f"gs://{ZOO_BUCKET}/keras/wide.keras" if phase == "download" else str(zoo / "keras/wide.keras")
     app = make_test_app(uri, prewarm=False)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await opened(pilot)
+        # A slower link from here on, so the download can be caught (inspecting uses none of these).
+        fault_proxy.add(Rule(media, delay=0.5, uses=8))
         await pilot.press("l")
         await wait_for(pilot, lambda: screen.load_state.phase == phase, 120)
         await pilot.press("c")
