@@ -39,3 +39,11 @@ async def settle(pilot: Pilot[None]) -> None:
         await wait_for(pilot, lambda: not any(w.is_running for w in app.workers))
         await pilot.pause()
     await pilot.wait_for_scheduled_animations()
+
+
+def notices(seen: list[object]) -> list[str]:
+    """The messages of every notification among the messages a `message_hook` saw, expired ones too:
+    a notice that timed out during a slow load still counts as shown."""
+    from textual.notifications import Notify
+
+    return [m.notification.message for m in seen if isinstance(m, Notify)]

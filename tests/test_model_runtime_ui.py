@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ZOO_BUCKET
 from fault_proxy import FaultProxy, Rule, media
-from pilot import make_test_app, settle, wait_for
+from pilot import make_test_app, notices, settle, wait_for
 from textual.widgets import Input
 
 from tui.messages import LoadProgressed, ModelLoaded
@@ -55,8 +55,9 @@ async def test_load_see_devices_run_save_and_come_back(tmp_path: Path, monkeypat
     """Escape keeps the model loaded; opening it again finds it loaded at once; ctrl+s says where it saved
     and never overwrites."""
     monkeypatch.chdir(tmp_path)
+    seen: list[object] = []
     app = make_test_app(f"gs://{ZOO_BUCKET}/saved/exported/")
-    async with app.run_test(size=(150, 45)) as pilot:
+    async with app.run_test(size=(150, 45), message_hook=seen.append) as pilot:
         screen = await load(pilot)
         await pilot.press("6")
         assert [d.name for d in screen.devices.logical] == ["/device:CPU:0"]
@@ -70,8 +71,7 @@ async def test_load_see_devices_run_save_and_come_back(tmp_path: Path, monkeypat
         folders = sorted((tmp_path / "tfscope-outputs").iterdir())
         assert len(folders) == 2 and all(f.name.startswith("exported-serving_default-") for f in folders)
         assert all((f / "output_0.npy").exists() for f in folders)
-        assert any("Saved 1 output(s) in ./tfscope-outputs/exported-serving_default-" in n.message
-                   for n in app._notifications)  # fmt: skip
+        assert any("Saved 1 output(s) in ./tfscope-outputs/exported-serving_default-" in n for n in notices(seen))
         output = screen.result.outputs["output_0"]
         assert output.shape == (1, 3) and output.nan == 0
         assert screen.placement.last_inference_device == "CPU:0"
@@ -99,7 +99,7 @@ async def test_progress_shows_each_phase_and_l_twice_loads_once() -> None:
     downloading = next(m.state for m in seen if isinstance(m, LoadProgressed) and m.state.total_bytes)
     assert "Downloading" in describe(downloading).plain and "c cancels" in describe(downloading).plain
     assert len({id(m) for m in seen if isinstance(m, ModelLoaded)}) == 1  # the hook sees a message per hop
-    assert any("Already loading" in n.message for n in app._notifications)
+    assert any("Already loading" in n for n in notices(seen))
 
 
 @pytest.mark.parametrize("phase", ["download", "import TensorFlow", "restore"])
@@ -236,14 +236,15 @@ def lambda_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def test_lambda_model_needs_unsafe_and_a_yes(lambda_model: Path) -> None:
     from tui.screens.confirm import ConfirmScreen
 
+    seen: list[object] = []
     app = make_test_app(str(lambda_model), prewarm=False)
-    async with app.run_test(size=(150, 45)) as pilot:
+    async with app.run_test(size=(150, 45), message_hook=seen.append) as pilot:
         screen = await opened(pilot)
         assert any("Lambda layer double" in need.detail and need.needs_consent for need in screen.info.needs)
         await pilot.press("l")  # refused without --unsafe: a notice, nothing loads
         await settle(pilot)
         assert screen.load_state.phase == "not loaded"
-        assert any("--unsafe" in n.message for n in app._notifications)
+        assert any("--unsafe" in n for n in notices(seen))
 
     app = make_test_app(str(lambda_model), unsafe=True)
     async with app.run_test(size=(150, 45)) as pilot:
