@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tui.cli import build_parser, settings_from_args
+from tui.cli import build_parser
 from tui.demo import DEMO_BUCKET, ensure_demo_data
+from tui.settings import Settings
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -32,7 +34,7 @@ def test_python_dash_m_and_version() -> None:
 
 def test_flags_reach_the_settings() -> None:
     args = build_parser().parse_args(["gs://bucket/models/", "--project", "p1", "--anonymous"])
-    settings = settings_from_args(args)
+    settings = Settings.from_args(args)
     assert (settings.start, settings.project, settings.anonymous) == ("gs://bucket/models/", "p1", True)
 
 
@@ -86,3 +88,96 @@ def test_inspect_failure_is_one_line_and_nonzero(tmp_path: Path) -> None:
     assert done.stderr.startswith("tfscope: Corrupt or unreadable file")
     missing = run_tfscope("inspect", str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_help_names_the_commands_and_shared_options_are_defined_once() -> None:
+    done = run_tfscope("--help")
+    assert done.returncode == 0
+    for command in ("tfscope inspect", "tfscope run", "tfscope devices"):
+        assert command in done.stdout
+    run_help = run_tfscope("run", "--help").stdout
+    for option in ("--project", "--anonymous", "--cache-dir", "--no-cache", "--unsafe", "--signature"):
+        assert option in run_help
+    assert "--cache-dir" not in run_tfscope("inspect", "--help").stdout  # inspect downloads nothing
+
+
+def test_inspect_of_no_bucket_says_what_to_give_and_no_error_says_press_r(emulator: object) -> None:
+    done = run_tfscope("inspect", "gs://")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert "IndexError" not in done.stderr and "gs://bucket/" in done.stderr
+    for args in (["inspect", "gs://no-such-bucket/m.keras"], ["run", "gs://zoo/missing.keras"]):
+        failed = run_tfscope(*args)
+        assert failed.returncode == 1 and "Press r" not in failed.stderr and "press r" not in failed.stderr
+
+
+# Each refused before TensorFlow starts: the code below counts runtimes started, and expects none.
+PREFLIGHT = (
+    "import sys, tui.runtime.host as host; started = []\n"
+    "init = host.RuntimeHost.__init__\n"
+    "def counted(self, *a, **k): started.append(1); init(self, *a, **k)\n"
+    "host.RuntimeHost.__init__ = counted\n"
+    "from tui.cli import main; rc = main(sys.argv[1:]); print('runtimes', len(started)); sys.exit(rc)"
+)
+
+
+def run_checked(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", PREFLIGHT, "run", *args], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def test_run_refuses_what_the_metadata_rules_out_before_tensorflow_starts(zoo: Path, tmp_path: Path) -> None:
+    multi, keras = str(zoo / "saved/multi"), str(zoo / "keras/functional.keras")
+    cases = [
+        ([multi, "--signature", "classify_ids", "--input", "image=random"],
+         "Signature 'classify_ids' has no input 'image'", "token_ids"),
+        ([multi, "--signature", "nope"], "no signature 'nope'", "classify_ids, classify_text"),
+        ([multi, "--signature", "classify_ids", "--input", "token_ids=rando"], "'rando' is not a value", "random"),
+        ([multi, "--signature", "classify_ids", "--input", f"token_ids={tmp_path / 'gone.npy'}"],
+         "there is no file", "Check the path"),
+        ([multi, "--signature", "classify_ids", "--shape", "token_ids=1,2,3"], "does not fit", "token_ids=1,1"),
+        ([str(zoo / "ckpt/keras")], "nothing to run", "tfscope inspect"),
+        ([keras, "--signature", "serving_default"], "no signature 'serving_default'", "call"),
+        ([keras, "--input", "nope=ones"], "no input 'nope'", "features"),
+    ]  # fmt: skip
+    for args, problem, fix in cases:
+        done = run_checked(*args, "--cache-dir", str(tmp_path / "cache"))
+        assert done.returncode == 1, (args, done.stderr)
+        assert problem in done.stderr and fix in done.stderr, (args, done.stderr)
+        assert done.stdout.strip() == "runtimes 0", (args, done.stdout)
+
+
+def test_a_second_demo_start_waits_for_the_first_build_and_uses_it(tmp_path: Path) -> None:
+    import fcntl
+
+    data = tmp_path / "demo"
+    data.mkdir()
+    in_progress = data / f".{DEMO_BUCKET}.tmp-999"  # the first start's build, half done
+    in_progress.mkdir()
+    lock = os.open(data / ".build.lock", os.O_CREAT | os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # held by the first start while it builds
+    code = f"from pathlib import Path; from tui.demo import ensure_demo_data; ensure_demo_data(Path({str(data)!r}))"
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as second:
+        assert second.stdout is not None
+        assert "waiting for it" in second.stdout.readline()
+        assert in_progress.is_dir()  # not swept from under the first
+        (in_progress / "model.h5").write_text("built")
+        in_progress.rename(data / DEMO_BUCKET)  # the first finishes
+        os.close(lock)
+        rest = second.stdout.read()
+    assert second.returncode == 0 and "Building" not in rest
+    assert (data / DEMO_BUCKET / "model.h5").read_text() == "built"
+
+
+def test_a_failed_demo_build_says_its_real_cause(tmp_path: Path) -> None:
+    fake = tmp_path / "fake" / "tensorflow"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise OSError(28, 'No space left on device')\n")
+    code = (f"from pathlib import Path; from tui.demo import ensure_demo_data\n"
+            f"from tui.errors import TfscopeError\n"
+            f"try: ensure_demo_data(Path({str(tmp_path / 'demo')!r}))\n"
+            f"except TfscopeError as e: print('ERROR', e.one_line())")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "fake")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    error = done.stdout.split("ERROR ", 1)[1]
+    assert "No space left on device" in error and "Check that TensorFlow is installed" not in error
+    assert "demo-build.log" in error and "?" not in error.split("Fix:")[0]
