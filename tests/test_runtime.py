@@ -15,7 +15,9 @@ import pytest
 from conftest import ZOO_BUCKET
 
 from tui.errors import CorruptArtifactError, EmulatorNotRunningError
+from tui.formats.inspect import inspect_model
 from tui.runtime.host import RuntimeCancelledError, RuntimeCrashedError, RuntimeHost, RuntimeRequestError
+from tui.runtime.preflight import runnable
 from tui.runtime.protocol import DEVICE_LISTING_ENV, InputSource, RunRequest
 from tui.runtime.session import artifact_files, load_model
 from tui.storage import ArtifactKind, GcsStore, Stores, parse_location
@@ -244,3 +246,24 @@ def test_run_command_json(tmp_path: Path) -> None:
     bad = subprocess.run([*args[:5], "--signature", "nope", "--cache-dir", str(tmp_path)], capture_output=True,
                          text=True, timeout=180)  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("tfscope: No such signature")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["saved/multi", "saved/exported", "keras/functional.keras", "keras/functional.h5", "keras2/model.h5",
+     "keras2/saved", "tflite/float.tflite", "tflite/int8.tflite"],
+)  # fmt: skip
+def test_what_run_checks_before_tensorflow_matches_what_tensorflow_loads(zoo: Path, host: RuntimeHost,
+                                                                         path: str) -> None:  # fmt: skip
+    """`tfscope run` refuses names from the metadata alone: they must be the names the runtime uses."""
+    location = parse_location(str(zoo / path))
+    info = inspect_model(Stores(GcsStore(anonymous=True)).for_location(location), location)
+    expected = runnable(info)
+    loaded = host.load(str(zoo / path), info.kind.value)
+    assert list(expected) == [s.name for s in loaded.signatures]
+    for signature in loaded.signatures:
+        inputs = expected[signature.name]
+        if inputs is not None:  # None: the metadata does not name them (a subclassed model)
+            assert [(i.name, i.dtype) for i in inputs] == [(i.name, i.dtype) for i in signature.inputs]
+            shapes = [i.shape for i in inputs]
+            assert all(s is None for s in shapes) or shapes == [i.shape for i in signature.inputs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,3 +31,12 @@ class Settings:
     prewarm: bool = True
     """Start TensorFlow's process when a model screen opens, so loading costs the download and the restore
     only (it holds ~550 MB while idle, and no CPU); --no-prewarm starts it on the first load."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Settings:
+        """What any command's parsed options describe (options a command lacks keep their defaults)."""
+        return cls(
+            start=args.location, project=args.project, anonymous=args.anonymous,
+            unsafe=getattr(args, "unsafe", False), cache_dir=getattr(args, "cache_dir", None),
+            no_cache=getattr(args, "no_cache", False), prewarm=not getattr(args, "no_prewarm", False),
+        )  # fmt: skip

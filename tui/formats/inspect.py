@@ -78,6 +78,10 @@ def inspect_model(
 
 
 def _inspect(store: Store, location: Location, on_partial: PartialCallback | None, budget: Budget) -> ModelInfo:
+    if location.is_gcs and not location.bucket:
+        raise TfscopeError("gs:// alone names every bucket, not a model.",
+                           "Give a model's path, like gs://bucket/models/resnet/ (browse with `tfscope gs://` to find "
+                           "one).", title="Not a model")  # fmt: skip
     if location.is_dir:
         return _inspect_folder(store, location, budget)
     try:

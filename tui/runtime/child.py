@@ -138,6 +138,11 @@ class Runtime:
         if signature not in specs:
             raise Failure("No such signature", f"The model has no signature '{signature}'.",
                           f"Pick one of: {', '.join(specs) or 'none'}.")  # fmt: skip
+        known = [t["name"] for t in specs[signature]["inputs"]]
+        unknown = sorted(set(inputs) - set(known))
+        if unknown:
+            raise Failure("Bad input", f"Signature '{signature}' has no input '{unknown[0]}'.",
+                          f"Its inputs: {', '.join(known) or 'none'}.")  # fmt: skip
         try:
             arrays = {t["name"]: make_input(t, inputs.get(t["name"], {"source": "zeros"}))
                       for t in specs[signature]["inputs"]}  # fmt: skip

@@ -53,6 +53,11 @@ def make_input(spec: dict[str, Any], source: dict[str, Any]) -> Any:
         value = value.astype(numpy_dtype)
     elif kind == "npy":
         value = _load_npy(name, source["path"], source.get("key"))
+    elif kind == "text":
+        raise InputError(
+            f"input '{name}' ({spec['dtype']}): '{source.get('value', '')}' is not a value tfscope "
+            "knows: give zeros, ones, random, uniform, normal, JSON data, FILE.npy or FILE.npz:KEY"
+        )
     else:
         raise InputError(f"input '{name}': unknown value source '{kind}'")
     return _checked(name, spec, value)
@@ -95,7 +100,11 @@ def _load_npy(name: str, path: str, key: str | None) -> Any:
 
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except FileNotFoundError as exc:
+        raise InputError(f"input '{name}': there is no file {path}") from exc
+    except OSError as exc:
+        raise InputError(f"input '{name}': cannot read {path} ({exc})") from exc
+    except ValueError as exc:  # what numpy raises for pickled (object) arrays
         raise InputError(f"input '{name}': cannot read {path} ({exc}); object arrays are refused") from exc
     if hasattr(loaded, "files"):  # .npz: its arrays load one by one, each can hold pickled objects
         keys = list(loaded.files)

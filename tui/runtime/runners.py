@@ -59,7 +59,7 @@ class SavedModelRunner(Runner):
         for name, fn in self.model.signatures.items():
             inputs = [spec_json(k, v) for k, v in sorted(fn.structured_input_signature[1].items())]
             out.append({"name": name, "inputs": inputs})
-        return sorted(out, key=lambda s: s["name"] != "serving_default")
+        return sorted(out, key=lambda s: (s["name"] != "serving_default", s["name"]))  # as preflight.signature_order
 
     def callable(self, signature: str) -> Call:
         fn, tf = self.model.signatures[signature], self.tf
@@ -103,7 +103,7 @@ class TfliteRunner(Runner):
 
     def signatures(self) -> list[dict[str, Any]]:
         out = []
-        for name in self.model.get_signature_list():
+        for name in sorted(self.model.get_signature_list()):
             runner = self.model.get_signature_runner(name)
             out.append({"name": name, "inputs": [_tflite_spec(k, d) for k, d in runner.get_input_details().items()]})
         if not out:  # no SignatureDefs (older converters): the graph's own inputs and outputs

@@ -1,0 +1,199 @@
+"""The headless commands: `tfscope inspect`, `run` and `devices`. Each prints its result on stdout, or
+one line on stderr and exit code 1: the error, and a fix that can be done from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tui.errors import TfscopeError
+from tui.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.runtime.protocol import InputSource, RunResult
+    from tui.storage import Stores
+    from tui.storage.local_paths import Skipped
+
+
+def inspect(args: argparse.Namespace) -> int:
+    """`tfscope inspect`: one model, printed."""
+    from tui.formats.inspect import inspect_model
+    from tui.formats.report import to_json, to_text
+    from tui.launch import open_stores
+    from tui.storage import parse_location
+
+    try:
+        location = parse_location(args.location)
+        info = inspect_model(open_stores(Settings.from_args(args)).for_location(location), location)
+    except TfscopeError as error:
+        return fail(error)
+    print_output(json.dumps(to_json(info), indent=2) if args.json else to_text(info))
+    return 0
+
+
+def fail(error: TfscopeError) -> int:
+    """One line on stderr; exit code 1."""
+    print(f"tfscope: {error.one_line()}", file=sys.stderr)
+    return 1
+
+
+def devices(args: argparse.Namespace) -> int:
+    """`tfscope devices`: what TensorFlow sees on this machine."""
+    from tui.runtime.host import RuntimeHost
+
+    host = RuntimeHost()
+    try:
+        listing = host.devices()
+    except TfscopeError as error:
+        return fail(error)
+    finally:
+        host.stop()
+    if args.json:
+        print_output(json.dumps(listing.to_json(), indent=2))
+        return 0
+    lines = []
+    for device in listing.physical:
+        extra = ", ".join(f"{k} {v}" for k, v in (("model", device.model),
+                          ("compute_capability", device.compute_capability)) if v)  # fmt: skip
+        lines.append(f"physical  {device.type:<4} {device.name}" + (f"  ({extra})" if extra else ""))
+    for device in listing.logical:
+        lines.append(f"logical   {device.type:<4} {device.name}")
+    tpu = listing.tpu
+    lines.append(f"TPU       {tpu}" if tpu else "TPU       none found")
+    print_output("\n".join(lines))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """`tfscope run`: check the request against the metadata, load, run, print per-output stats and timings."""
+    from tui.formats.inspect import inspect_model
+    from tui.launch import open_cache, open_stores
+    from tui.runtime.host import RuntimeHost
+    from tui.runtime.preflight import check_run
+    from tui.runtime.protocol import RunRequest
+    from tui.runtime.session import load_model
+    from tui.storage import parse_location
+    from tui.storage.scratch import make_temp_dir, remove_temp_dir
+
+    settings = Settings.from_args(args)
+    host = None
+    cache = None
+    inputs_dir = make_temp_dir("input")
+    try:
+        location = parse_location(args.location)
+        stores = open_stores(settings)
+        info = inspect_model(stores.for_location(location), location)
+        inputs = parse_inputs(args.input, args.shape)
+        signature = check_run(info, args.signature, inputs)  # before TensorFlow's 2.5 s, not after
+        inputs = {name: fetched(source, stores, inputs_dir) for name, source in inputs.items()}
+        location = parse_location(info.uri)
+        cache = open_cache(settings)
+        host = RuntimeHost()
+        loaded = load_model(stores, host, cache, location, info.kind, unsafe=args.unsafe, device=args.device,
+                            needs=info.needs)  # fmt: skip
+        for note in load_notes(loaded.skipped, loaded.repaired):
+            print(f"tfscope: {note}", file=sys.stderr)
+        result = host.run(RunRequest(signature, inputs, args.device, args.repeat))
+    except TfscopeError as error:
+        return fail(error)
+    finally:
+        if host is not None:
+            host.stop()
+        remove_temp_dir(inputs_dir)
+        if cache is not None:
+            cache.close()
+    print_output(json.dumps({**result.to_json(), "uri": location.uri}, indent=2) if args.json else format_run(result))
+    return 0
+
+
+def load_notes(skipped: Sequence[Skipped], repaired: bool) -> list[str]:
+    """What a load did that the user should know: objects it left out, a damaged copy it replaced."""
+    notes = []
+    if skipped:
+        listed = "; ".join(f"{s.name} ({s.reason})" for s in skipped[:5])
+        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        notes.append(f"{len(skipped)} object(s) of the model were not downloaded, their names cannot be local "
+                     f"files: {listed}{more}.")  # fmt: skip
+    if repaired:
+        notes.append("the cached copy had changed on disk since it was downloaded: it was downloaded again.")
+    return notes
+
+
+def print_output(text: str) -> None:
+    """Print a command's result; a reader that went away (`| head`) is fine, not a traceback."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def parse_inputs(values: list[str], shapes: list[str]) -> dict[str, InputSource]:
+    """`NAME=VALUE` and `NAME=D,D` flags as the runtime's input sources; JSON is parsed as data, never
+    evaluated."""
+    from dataclasses import replace
+
+    from tui.runtime.inputs import source_from_text
+    from tui.runtime.protocol import InputSource
+
+    inputs: dict[str, InputSource] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise TfscopeError(f"--input {item!r} has no NAME=.", "Write --input NAME=VALUE.", title="Bad input")
+        inputs[name] = source_from_text(value)
+    for item in shapes:
+        name, _, dims = item.partition("=")
+        try:
+            shape = [int(d) for d in dims.split(",") if d.strip()]
+        except ValueError:
+            shape = [-1]
+        if not shape or any(d < 1 for d in shape):
+            raise TfscopeError(f"--shape {item!r}: dims must be whole numbers of at least 1.",
+                               "Write --shape NAME=1,224,224,3.", title="Bad input")  # fmt: skip
+        inputs[name] = replace(inputs.get(name, InputSource()), shape=tuple(shape))
+    return inputs
+
+
+def fetched(source: InputSource, stores: Stores, downloads: Path) -> InputSource:
+    """A gs:// .npy/.npz input downloaded into `downloads` (a temporary folder the caller removes)."""
+    if source.source != "npy" or not source.path or not source.path.startswith("gs://"):
+        return source
+    from dataclasses import replace
+
+    from tui.storage import parse_location
+    from tui.storage.local_paths import safe_file_name
+
+    location = parse_location(source.path)
+    dest = downloads / safe_file_name(location.name, "input")
+    stores.gcs.download(location, dest)
+    return replace(source, path=str(dest))
+
+
+def format_run(result: RunResult) -> str:
+    """A run as text: where it ran, its timings, then each output's shape, dtype and values."""
+    lines = [f"signature {result.signature} on {result.device}"]
+    t = result.timings
+    lines.append(
+        f"  first call {t.first_ms:.1f} ms" + (f" (includes {t.first_call})" if t.first_call != "first call" else "")
+    )
+    if t.runs:
+        lines.append(f"  {t.runs} warm runs: p50 {t.p50_ms:.2f} ms, p95 {t.p95_ms:.2f} ms, min {t.min_ms:.2f} ms")
+    for name, stats in result.outputs.items():
+        lines.append(f"output {name}: {stats.dtype} {tuple(stats.shape)}")
+        if stats.mean is not None:
+            lines.append(f"  min {stats.min:.4g}  max {stats.max:.4g}  mean {stats.mean:.4g}  std {stats.std:.4g}  "
+                         f"NaN {stats.nan}  Inf {stats.inf}")  # fmt: skip
+        lines.append(
+            "  first values " + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in stats.preview)
+        )
+        if stats.top5:
+            lines.append("  top-5 " + ", ".join(f"{c}: {score:.4f}" for c, score in stats.top5))
+    for path in result.saved:
+        lines.append(f"saved {path}")
+    return "\n".join(lines)
