@@ -179,3 +179,20 @@ def test_keras2_artifacts_match_tf_keras(zoo: Path, name: str) -> None:
     assert [layer.params for layer in info.layers] == [layer.count_params() for layer in model.layers]
     assert info.total_params == model.count_params()
     assert next(layer for layer in info.layers if layer.name == "scores").connected_to == ("drop",)
+
+
+def test_a_savedmodel_saved_with_its_optimizer_counts_only_the_model(tmp_path: Path) -> None:
+    """Keras 2 saves the optimizer's slots (Adam's m and v) in the SavedModel; they are not the model's."""
+    import numpy as np
+
+    tf_keras = pytest.importorskip("tf_keras")
+    inputs = tf_keras.Input((6,), name="x")
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(3, name="out")(tf_keras.layers.Dense(8)(inputs)))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 6), "float32"), np.ones((4, 3), "float32"), epochs=1, verbose=0)
+    model.save(str(tmp_path / "trained"), save_format="tf")
+    info = inspect(tmp_path / "trained")
+    loaded = tf.saved_model.load(str(tmp_path / "trained"))
+    assert info.total_params == model.count_params() == sum(int(np.prod(v.shape)) for v in loaded.variables)
+    slots = [v for v in info.variables if v.group == "optimizer" and v.shape]
+    assert len(slots) == 2 * len(model.trainable_weights)  # m and v of each weight

@@ -123,14 +123,14 @@ def _groups_from_object_graph(
     # The model is what the root reaches without passing an optimizer edge: a compiled Keras model
     # tracks its optimizer, whose iteration counter and moments are not the model's.
     model_nodes: set[int] = set()
-    todo = deque(c for c in graph.nodes[0].children if not _is_optimizer_edge(c.local_name))
+    todo = deque(c for c in graph.nodes[0].children if not is_optimizer_edge(c.local_name))
     while todo:
         child = todo.pop()
         budget.spend(1, on="object graph edges")
         if not 0 <= child.node_id < count or child.node_id in model_nodes or child.node_id in slots:
             continue
         model_nodes.add(child.node_id)
-        todo.extend(c for c in graph.nodes[child.node_id].children if not _is_optimizer_edge(c.local_name))
+        todo.extend(c for c in graph.nodes[child.node_id].children if not is_optimizer_edge(c.local_name))
     groups = {}
     for node_id, node in enumerate(graph.nodes):
         for attribute in node.attributes:
@@ -142,7 +142,8 @@ def _groups_from_object_graph(
     return groups
 
 
-def _is_optimizer_edge(name: str) -> bool:
+def is_optimizer_edge(name: str) -> bool:
+    """An object-graph edge into an optimizer (or the save counter): what lies past it is not the model."""
     return name.lstrip("_").startswith("optimizer") or name == "save_counter"
 
 

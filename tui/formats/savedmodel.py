@@ -11,6 +11,7 @@ from google.protobuf import message as proto_message
 from google.protobuf import text_format
 
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
+from tui.formats.checkpoint import is_optimizer_edge
 from tui.formats.keras_config import layers_from_config
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
 from tui.formats.model_info import Layer, ModelInfo, Need, Signature, TensorSpec, Variable
@@ -140,6 +141,8 @@ def _variables(meta_graph: Any, budget: Budget) -> list[Variable]:
     graph = meta_graph.object_graph_def
     if graph.nodes:
         paths = _object_paths(graph, budget)
+        model = _model_nodes(graph, budget)
+        slots = {slot.slot_variable_node_id for node in graph.nodes for slot in node.slot_variables}
         out = []
         for node_id, node in enumerate(graph.nodes):
             if node.WhichOneof("kind") != "variable":
@@ -148,7 +151,10 @@ def _variables(meta_graph: Any, budget: Budget) -> list[Variable]:
             path = paths.get(node_id, "")
             if path.startswith("_all_variables/"):
                 continue  # Keras' export saves its `variables` list a second time under this name
-            group = "optimizer" if path.startswith("optimizer") or "/optimizer/" in path else "model"
+            if node_id in slots or path.startswith("optimizer") or "/optimizer/" in path:
+                group = "optimizer"  # slots (Adam's m and v) may hang off no path at all (Keras 2.4)
+            else:
+                group = "model" if node_id in model else "other"  # other: Keras metrics' total and count
             shape = shape_of(var.shape) or ()
             out.append(Variable(var.name or path, tuple(d or 0 for d in shape), dtype_name(var.dtype),
                                 var.trainable, group))  # fmt: skip
@@ -179,6 +185,26 @@ def _object_paths(graph: Any, budget: Budget) -> dict[int, str]:
                 paths[child.node_id] = f"{prefix}/{child.local_name}" if prefix else child.local_name
                 queue.append(child.node_id)
     return paths
+
+
+def _model_nodes(graph: Any, budget: Budget) -> set[int]:
+    """What the root reaches without passing into an optimizer, the Keras metrics (`keras_api`) or a slot
+    variable: the model's own objects. As checkpoint.py does for a checkpoint's object graph."""
+    count = len(graph.nodes)
+    slots = {slot.slot_variable_node_id for node in graph.nodes for slot in node.slot_variables}
+    reached: set[int] = set()
+    todo = deque([0])
+    while todo:
+        node_id = todo.pop()
+        children = graph.nodes[node_id].children
+        budget.spend(len(children) + 1, on="object graph edges")
+        for child in children:
+            skip = is_optimizer_edge(child.local_name) or child.local_name == "keras_api"
+            if skip or not 0 <= child.node_id < count or child.node_id in reached or child.node_id in slots:
+                continue
+            reached.add(child.node_id)
+            todo.append(child.node_id)
+    return reached
 
 
 def _trainable_names(meta_graph: Any) -> set[str]:
