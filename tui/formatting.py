@@ -31,6 +31,11 @@ def format_count(n: int) -> str:
     return f"{n:,}"
 
 
+def yes_no(flag: bool | None) -> str:
+    """ "yes", "no", or "" where the file does not say."""
+    return "" if flag is None else ("yes" if flag else "no")
+
+
 def format_shape(dims: Sequence[int | None] | None, unknown: str = "None") -> str:
     """A shape as Python prints a tuple, unknown dims as `unknown`: (None, 224, 224, 3), (3,)."""
     if dims is None:

@@ -8,11 +8,16 @@ fit, in priority order, are shown in their usual order, and the first (a name) t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
+from textual.widgets import DataTable
 
 CELL_PADDING = 2
 """What a DataTable adds around each cell (one space each side)."""
+SCROLLBAR = 2
+UNLAID = 200
+"""Room assumed before a table is laid out (a hidden tab): every column; a resize fits them later."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,23 @@ class Column:
     """Lower shows first when room is short; the name column should be 0."""
     minimum: int = 0
     """A column may shrink to this (names); 0: the natural width or nothing."""
+
+
+def natural_width(rows: list[dict[str, str]], key: str, label: str, cap: int) -> int:
+    """What the label and the widest value of `key` need, at most `cap`."""
+    return min(cap, max([cell_len(label)] + [cell_len(row[key]) for row in rows]))
+
+
+def set_columns(table: DataTable[Any], columns: list[Column], rows: list[dict[str, str]],
+                width: int) -> list[tuple[Column, int]]:  # fmt: skip
+    """Clear `table` and give it the columns that fit `width` cells (scrollbar left out); returns them
+    with their widths, for cutting the cells."""
+    room = max(width - SCROLLBAR, 20) if width else UNLAID
+    shown = fit(with_values(columns, rows), room)
+    table.clear(columns=True)
+    for column, cells in shown:
+        table.add_column(column.label, key=column.key, width=cells)
+    return shown
 
 
 def with_values(columns: list[Column], rows: list[dict[str, str]]) -> list[Column]:

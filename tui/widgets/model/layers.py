@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.actions import SkipAction
@@ -16,16 +15,14 @@ from textual.reactive import reactive
 from textual.widgets import Input, Static
 
 from tui.formats.model_info import Layer, ModelInfo
+from tui.formatting import yes_no
 from tui.storage import ArtifactKind
-from tui.widgets.columns import Column, fit, middle_ellipsis, with_values
+from tui.widgets.columns import Column, middle_ellipsis, natural_width, set_columns
 from tui.widgets.row_table import RowTable
 
 SORTS = ("order", "params", "name")
 """Orders `s` cycles through: as saved, biggest first, alphabetical."""
 TOTAL_KEY = "__total__"
-SCROLLBAR = 2
-UNLAID = 200
-"""Room assumed before the table is laid out (a hidden tab): every column; a resize fits them later."""
 
 
 class LayersTab(Vertical):
@@ -145,32 +142,25 @@ class LayerTable(RowTable):
         rows = []
         for path, depth, layer in self._visible(self.model_layers, "", 0):
             marker = ("▾ " if path in self.expanded else "▸ ") if layer.children else "  "
-            trainable = "" if layer.trainable is None else ("yes" if layer.trainable else "no")
             params = "…" if self.partial else f"{layer.params:,}"
             values = {"name": "  " * depth + marker + layer.name, "class": layer.class_name,
-                     "shape": layer.output_shape or "", "params": params, "trainable": trainable,
+                     "shape": layer.output_shape or "", "params": params, "trainable": yes_no(layer.trainable),
                      "connected": ", ".join(layer.connected_to)}  # fmt: skip
             rows.append((path, values, bool(layer.children)))
         total = "…" if self.partial else f"{sum(layer.params for layer in self.model_layers):,}"
         rows.append((TOTAL_KEY, {"name": "Total", "class": f"{len(self.model_layers)} layers", "shape": "",
                                  "params": total, "trainable": "", "connected": ""}, True))  # fmt: skip
 
-        def natural(key: str, label: str, cap: int) -> int:
-            return min(cap, max([cell_len(label)] + [cell_len(r[key]) for _, r, _ in rows]))
-
+        table_rows = [r for _, r, _ in rows]
         columns = [
-            Column("name", "Layer", natural("name", "Layer", 40), 0, minimum=14),
-            Column("class", "Class", natural("class", "Class", 22), 2),
-            Column("shape", "Output shape", natural("shape", "Output shape", 22), 3),
-            Column("params", "Params", natural("params", "Params", 14), 1),
+            Column("name", "Layer", natural_width(table_rows, "name", "Layer", 40), 0, minimum=14),
+            Column("class", "Class", natural_width(table_rows, "class", "Class", 22), 2),
+            Column("shape", "Output shape", natural_width(table_rows, "shape", "Output shape", 22), 3),
+            Column("params", "Params", natural_width(table_rows, "params", "Params", 14), 1),
             Column("trainable", "Trainable", 9, 5),
-            Column("connected", "Connected to", natural("connected", "Connected to", 40), 4),
+            Column("connected", "Connected to", natural_width(table_rows, "connected", "Connected to", 40), 4),
         ]
-        room = max(self.size.width - SCROLLBAR, 20) if self.size.width else UNLAID
-        shown = fit(with_values(columns, [r for _, r, _ in rows]), room)
-        self.clear(columns=True)
-        for column, width in shown:
-            self.add_column(column.label, key=column.key, width=width)
+        shown = set_columns(self, columns, table_rows, self.size.width)
         for key, row, bold in rows:
             cells: list[Text] = []
             for column, width in shown:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,15 +12,12 @@ from textual.events import Resize
 from textual.reactive import reactive
 
 from tui.formats.model_info import ModelInfo, Variable
-from tui.formatting import format_shape, format_size
-from tui.widgets.columns import Column, fit, middle_ellipsis, with_values
+from tui.formatting import format_shape, format_size, yes_no
+from tui.widgets.columns import Column, middle_ellipsis, natural_width, set_columns
 from tui.widgets.row_table import RowTable
 
 ORDERS = ("size", "name", "saved")
 """Orders `s` cycles through: biggest first, alphabetical, as saved."""
-SCROLLBAR = 2
-UNLAID = 200
-"""Room assumed before the table is laid out (a hidden tab): every column; a resize fits them later."""
 
 
 class VariablesTab(Vertical):
@@ -69,27 +65,20 @@ class VariablesTab(Vertical):
         variables = self._ordered()
         rows = [
             {"name": v.name, "shape": format_shape(v.shape), "dtype": v.dtype, "size": f"{v.size:,}",
-             "bytes": format_size(v.nbytes), "trainable": _yes_no(v.trainable), "group": v.group}
+             "bytes": format_size(v.nbytes), "trainable": yes_no(v.trainable), "group": v.group}
             for v in variables
         ]  # fmt: skip
 
-        def natural(key: str, label: str, cap: int) -> int:
-            return min(cap, max([cell_len(label)] + [cell_len(r[key]) for r in rows]))
-
         columns = [
-            Column("name", "Name", natural("name", "Name", 72), 0, minimum=16),
-            Column("shape", "Shape", natural("shape", "Shape", 24), 1),
-            Column("dtype", "Dtype", natural("dtype", "Dtype", 10), 3),
-            Column("size", "Size", natural("size", "Size", 14), 2),
-            Column("bytes", "Bytes", natural("bytes", "Bytes", 10), 4),
+            Column("name", "Name", natural_width(rows, "name", "Name", 72), 0, minimum=16),
+            Column("shape", "Shape", natural_width(rows, "shape", "Shape", 24), 1),
+            Column("dtype", "Dtype", natural_width(rows, "dtype", "Dtype", 10), 3),
+            Column("size", "Size", natural_width(rows, "size", "Size", 14), 2),
+            Column("bytes", "Bytes", natural_width(rows, "bytes", "Bytes", 10), 4),
             Column("trainable", "Trainable", 9, 6),
-            Column("group", "Group", natural("group", "Group", 9), 5),
+            Column("group", "Group", natural_width(rows, "group", "Group", 9), 5),
         ]
-        room = max(self.size.width - SCROLLBAR, 20) if self.size.width else UNLAID
-        shown = fit(with_values(columns, rows), room)
-        table.clear(columns=True)
-        for column, width in shown:
-            table.add_column(column.label, key=column.key, width=width)
+        shown = set_columns(table, columns, rows, self.size.width)
         right = {"size", "bytes"}
         for i, row in enumerate(rows):
             cells = []
@@ -99,7 +88,3 @@ class VariablesTab(Vertical):
             table.add_row(*cells, key=str(i))
         if rows:
             table.move_cursor(row=min(cursor, len(rows) - 1), animate=False)
-
-
-def _yes_no(flag: bool | None) -> str:
-    return "" if flag is None else ("yes" if flag else "no")
