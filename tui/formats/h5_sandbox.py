@@ -111,7 +111,6 @@ class _Helper:
                         if watch.still_for() > SILENCE:
                             raise TooComplexError(
                                 f"Reading {what} made the HDF5 library stop answering: refused as crafted or damaged.",
-                                "If it is a real model, load it with TensorFlow instead.",
                             )
                     kind, payload = _receive(stdout)
                     if kind == b"A":
@@ -181,11 +180,9 @@ def _answer(answer: dict[str, Any], what: str) -> dict[str, Any]:
         result: dict[str, Any] = answer["result"]
         return result
     if error["kind"] == "refused":
-        raise TooComplexError(f"{what} is refused as crafted: {error['detail']}.",
-                              "If it is a real model, load it with TensorFlow instead.")  # fmt: skip
+        raise TooComplexError(f"{what} is refused as crafted: {error['detail']}.")
     if error["kind"] == "memory":
-        raise TooComplexError(f"Reading {what} needed more than {MEMORY_LIMIT // 2**30} GB: refused as crafted.",
-                              "If it is a real model, load it with TensorFlow instead.")  # fmt: skip
+        raise TooComplexError(f"Reading {what} needed more than {MEMORY_LIMIT // 2**30} GB: refused as crafted.")
     raise H5Error(
         f"{what} is not a readable HDF5 file ({error['detail']}); it may be truncated or damaged.",
         "Check that the upload finished (compare sizes or crc32c) and save the model again.",
@@ -197,7 +194,6 @@ def _why_it_died(code: int | None, what: str) -> TfscopeError:
         return TooComplexError(
             f"Reading {what} took more than {CPU_LIMIT:g} s of computation (real models take well under one): "
             "refused as crafted or damaged.",
-            "If it is a real model, load it with TensorFlow instead.",
         )
     return H5Error(
         f"The HDF5 library failed on {what} (its helper process ended with {code}): the file is damaged or crafted.",

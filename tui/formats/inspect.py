@@ -100,7 +100,6 @@ def _check_rows(info: ModelInfo) -> None:
         if count > MAX_ROWS[what]:
             raise TooComplexError(
                 f"{info.uri} lists {count:,} {what}; real models have far fewer: refused as crafted or damaged.",
-                "If it is a real model, load it with TensorFlow instead.",
             )
 
 

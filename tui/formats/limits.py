@@ -35,8 +35,17 @@ class InspectionCancelled(TfscopeError):
     title = "Stopped"
 
 
+LOAD_INSTEAD = "If it is a real model, load it with TensorFlow instead."
+"""The fix for every refusal: TensorFlow loads what tfscope will not read."""
+
+
 class TooComplexError(CorruptArtifactError):
+    """Refused as crafted or damaged: past what any real model's metadata takes."""
+
     title = "Too complex to inspect"
+
+    def __init__(self, detail: str, fix: str = LOAD_INSTEAD, *, title: str | None = None) -> None:
+        super().__init__(detail, fix, title=title)
 
 
 class Budget:
@@ -70,7 +79,6 @@ class Budget:
             self._stop(TooComplexError(
                 f"{self.what} asks for more work than any real model needs (too many {on}): refused as crafted "
                 "or damaged.",
-                "If it is a real model, load it with TensorFlow instead.",
             ))  # fmt: skip
         self._until_check -= units
         if self._until_check <= 0:
@@ -86,7 +94,6 @@ class Budget:
             self._stop(TooComplexError(
                 f"Reading {self.what} took more than {self.cpu:g} s of computation (real models take well under "
                 "one): refused as crafted or damaged.",
-                "If it is a real model, load it with TensorFlow instead.",
             ))  # fmt: skip
 
     @contextlib.contextmanager
@@ -105,7 +112,6 @@ class Budget:
             self._stop(TooComplexError(
                 f"Reading {self.what}'s metadata went past the most a model's metadata takes: refused as crafted or "
                 "damaged.",
-                "If it is a real model, load it with TensorFlow instead.",
             ))  # fmt: skip
         self.check()
 
