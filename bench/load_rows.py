@@ -14,7 +14,7 @@ from data import BENCH_BUCKET
 from network import BenchNetwork
 
 from tui.demo import DEMO_BUCKET
-from tui.storage import ArtifactKind
+from tui.formats.kinds import ArtifactKind
 
 
 class Model(NamedTuple):

@@ -20,10 +20,11 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tui.formats.kinds import ArtifactKind  # noqa: E402
 from tui.runtime.host import RuntimeHost  # noqa: E402
 from tui.runtime.protocol import InputSource, RunRequest  # noqa: E402
 from tui.runtime.session import load_model  # noqa: E402
-from tui.storage import ArtifactKind, GcsStore, Stores, parse_location  # noqa: E402
+from tui.storage import GcsStore, Stores, parse_location  # noqa: E402
 from tui.storage.cache import ModelCache  # noqa: E402
 
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS
-from pilot import make_test_app, settle, wait_for
+from fault_proxy import FaultProxy
+from pilot import make_test_app, notices, settle, wait_for
 from textual.message import Message
 
-from tui.messages import PageListed
+from tui.formats.kinds import ArtifactKind
+from tui.messages import LocationResolved, PageListed
 from tui.screens.help import HelpScreen
 from tui.screens.model import ModelScreen
-from tui.storage import ArtifactKind, parse_location
+from tui.storage import parse_location
 from tui.storage.emulator import Emulator
+from tui.widgets.level_table import Mark
 
 pytestmark = pytest.mark.usefixtures("emulator")
 
@@ -36,7 +40,7 @@ async def test_browse_buckets_prefixes_and_models() -> None:
         app.browser.go_to_text(f"gs://{DEMO_BUCKET}/serving/tiny_cnn/")
         await wait_for(pilot, lambda: app.browser.listing_done and shown_names(app) == ["1/"])
         # the peek into 1/ finds saved_model.pb and marks it
-        await wait_for(pilot, lambda: app.browser.table.highlighted_entry.kind is ArtifactKind.SAVED_MODEL)
+        await wait_for(pilot, lambda: app.browser.table.highlighted_mark == Mark(ArtifactKind.SAVED_MODEL))
         await pilot.press("enter")
         assert isinstance(app.screen, ModelScreen)
         assert app.screen.location.uri == f"gs://{DEMO_BUCKET}/serving/tiny_cnn/1/"
@@ -53,6 +57,8 @@ async def test_browse_buckets_prefixes_and_models() -> None:
 async def test_details_pane_shows_object_metadata_and_folder_totals(model_files: Path) -> None:
     app = make_test_app(f"gs://{DEMO_BUCKET}/models/image/tiny_cnn.h5")
     async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen))  # a model URI opens its screen
+        await pilot.press("escape")  # the browser behind it fetches the details once it shows
         await wait_for(pilot, lambda: app.browser.listing_done and app.browser.table.highlighted_entry is not None)
         await settle(pilot)
         details = app.browser.details
@@ -82,13 +88,14 @@ async def test_filter_sort_and_clear() -> None:
 
 async def test_goto_and_missing_bucket_message() -> None:
     app = make_test_app(f"gs://{DEMO_BUCKET}/")
-    async with app.run_test(size=(140, 40)) as pilot:
+    seen: list[Message] = []
+    async with app.run_test(size=(140, 40), message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: app.browser.listing_done)
         await pilot.press("g")
         await pilot.press("ctrl+u", *"gs://no-such-bucket/", "enter")
         await wait_for(pilot, lambda: app.browser.error is not None)
         assert app.browser.error.title == "Not found"
-        assert any("no-such-bucket" in n.message for n in app._notifications)
+        assert any("no-such-bucket" in n for n in notices(seen))
         await pilot.press("g", "ctrl+u", *f"gs://{DEMO_BUCKET}/datasets", "enter")
         await wait_for(pilot, lambda: app.browser.listing_done and app.browser.error is None)
         assert shown_names(app) == ["imagenet/"]
@@ -100,20 +107,38 @@ async def test_goto_and_missing_bucket_message() -> None:
     assert app.return_code == 0
 
 
+@pytest.mark.parametrize("typed", ["serving/tiny_cnn/1/", "serving/tiny_cnn/1"])
+async def test_opening_a_model_folder_lists_it_at_most_twice(fault_proxy: FaultProxy, typed: str) -> None:
+    """`tfscope gs://b/m/`: one listing tells it is a model folder, and reading the model lists it once
+    more; the browser behind the model screen lists the parent, and does not peek into the model again."""
+    app = make_test_app(f"gs://{DEMO_BUCKET}/{typed}")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.info is not None)
+        await settle(pilot)
+        assert app.browser.location == parse_location(f"gs://{DEMO_BUCKET}/serving/tiny_cnn/")
+    prefixes = [parse_qs(urlsplit(r.split(" ", 1)[1]).query).get("prefix", [None])[0] for r in fault_proxy.seen]
+    assert prefixes.count("serving/tiny_cnn/1/") <= 2, fault_proxy.seen
+    assert prefixes.count("serving/tiny_cnn/") == 1  # the parent, once, for the browser behind
+
+
 async def test_a_5000_object_prefix_shows_its_first_page_while_the_rest_streams() -> None:
     app = make_test_app(f"gs://{PAGING_BUCKET}/many/")
-    seen: list[PageListed] = []  # the hook may see a message more than once: keep each once
+    seen: list[Message] = []  # the hook may see a message more than once: keep each once
 
     def hook(message: Message) -> None:
-        if isinstance(message, PageListed) and not any(m is message for m in seen):
+        if isinstance(message, PageListed | LocationResolved) and not any(m is message for m in seen):
             seen.append(message)
 
     async with app.run_test(size=(140, 40), message_hook=hook) as pilot:
         await wait_for(pilot, lambda: app.browser.listing_done)
         assert len(app.browser.table.entries) == PAGING_OBJECTS
         assert app.browser.table.row_count == PAGING_OBJECTS
-        assert [len(m.entries) for m in seen] == [1000] * 5 + [500]  # each page shown as it came
-        assert [m.first for m in seen] == [True] + [False] * 5
+        # The first page came with finding out what the location is; the others streamed after it.
+        resolved, *pages = seen
+        assert isinstance(resolved, LocationResolved) and len(resolved.resolved.first_page) == 1000
+        assert [(len(m.entries), m.first) for m in pages if isinstance(m, PageListed)] == [(1000, False)] * 4 + [
+            (500, False)
+        ]
         await pilot.press("end")
         assert app.browser.table.highlighted_entry.name == f"obj-{PAGING_OBJECTS - 1:05d}.txt"
 
@@ -172,17 +197,35 @@ async def test_no_argument_without_credentials_opens_the_current_folder(
     monkeypatch.delenv("STORAGE_EMULATOR_HOST")
     monkeypatch.chdir(model_files)
     app = make_test_app(None)
-    async with app.run_test(size=(140, 40)) as pilot:
+    seen: list[Message] = []
+    async with app.run_test(size=(140, 40), message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: app.browser.listing_done)
         assert app.browser.location == parse_location(str(model_files))
-        assert any("gcloud auth application-default login" in n.message for n in app._notifications)
+        assert any("gcloud auth application-default login" in n for n in notices(seen))
+
+
+async def test_a_file_named_like_a_model_but_not_one_says_so_in_the_listing() -> None:
+    """`not_a_model.keras` is marked Keras v3 by its name until its first bytes are read: then the mark
+    shows the contradiction, in the row and the details, rather than keep claiming a Keras model."""
+    app = make_test_app(f"gs://{DEMO_BUCKET}/broken/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(
+            pilot, lambda: app.browser.table.highlighted_uri == f"gs://{DEMO_BUCKET}/broken/not_a_model.keras"
+        )
+        table = app.browser.table
+        await wait_for(pilot, lambda: table.highlighted_mark == Mark(ArtifactKind.KERAS, contradicted=True))
+        row = table.render_line(1 + table.cursor - int(table.scroll_offset.y)).text
+        assert "not_a_model.keras" in row and "✗ Keras v3" in row
+        details = app.browser.details
+        await wait_for(pilot, lambda: "Magic bytes" in details.facts)
+        assert details.mark == Mark(ArtifactKind.KERAS, contradicted=True)
 
 
 async def test_local_folders_are_marked_too(model_files: Path) -> None:
     app = make_test_app(str(model_files / "models" / "text"))
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: app.browser.listing_done)
-        await wait_for(pilot, lambda: app.browser.table.highlighted_entry.kind is ArtifactKind.SAVED_MODEL)
+        await wait_for(pilot, lambda: app.browser.table.highlighted_mark == Mark(ArtifactKind.SAVED_MODEL))
         assert app.browser.table.highlighted_entry.name == "classifier/"
 
 

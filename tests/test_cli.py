@@ -63,7 +63,9 @@ def test_inspect_json_over_gcs_without_importing_tensorflow(emulator: object, zo
     result = json.loads(done.stdout)
     assert result["rc"] == 0 and result["tf"] is False
     report = result["report"]
-    assert report["format"] == "SavedModel" and report["uri"] == "gs://zoo/saved/multi/"
+    assert (report["format"], report["format_label"]) == ("saved_model", "SavedModel") and report[
+        "uri"
+    ] == "gs://zoo/saved/multi/"
     by_name = {s["name"]: s for s in report["signatures"]}
     assert by_name["classify_ids"]["inputs"] == [{"name": "token_ids", "dtype": "int64", "shape": [None, None]}]
     assert by_name["serving_default"]["method"] == "tensorflow/serving/predict"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.storage import ArtifactKind
-from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
+from tui.formats.kinds import ArtifactKind
+from tui.formats.registry import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from tui.formats.inspect import inspect_model
+from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import ModelInfo, Need
-from tui.storage import ArtifactKind, LocalStore, parse_location
+from tui.storage import LocalStore, parse_location
 
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")

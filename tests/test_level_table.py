@@ -27,7 +27,7 @@ async def test_pages_arriving_while_sorted_by_size_are_merged_in_order() -> None
     async with app.run_test(size=(100, 30)) as pilot:
         table = app.query_one(LevelTable)
         table.show_entries(everything[:1000])
-        table.set_sort(SortKey.SIZE)
+        table.sort_key = SortKey.SIZE
         table.move_cursor(5)
         highlighted = table.highlighted_uri
         table.append_entries(everything[1000:2000])
@@ -36,7 +36,7 @@ async def test_pages_arriving_while_sorted_by_size_are_merged_in_order() -> None
         assert [e.size for e in table.shown] == sorted((e.size or 0 for e in everything), reverse=True)
         assert table.highlighted_uri == highlighted  # the cursor stays on its entry as rows move
         assert all(table.index_of(e.location.uri) == i for i, e in enumerate(table.shown))
-        table.set_filter("obj-029")
+        table.filter_text = "obj-029"
         assert {e.name for e in table.shown} == {f"obj-{i:05d}" for i in range(2900, 3000)}
         assert [e.size for e in table.shown] == sorted((e.size or 0 for e in table.shown), reverse=True)
 

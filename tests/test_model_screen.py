@@ -49,7 +49,7 @@ async def test_enter_on_a_savedmodel_folder_opens_it() -> None:
     app = make_test_app(f"gs://{ZOO_BUCKET}/saved/")
     async with app.run_test(size=(140, 40)) as pilot:
         await wait_for(pilot, lambda: app.browser.listing_done)
-        await wait_for(pilot, lambda: app.browser.table.highlighted_entry.kind is not None)
+        await wait_for(pilot, lambda: app.browser.table.highlighted_mark is not None)
         await pilot.press("enter")
         await wait_for_model(pilot)
         assert app.screen.location.uri == f"gs://{ZOO_BUCKET}/saved/exported/"

@@ -16,11 +16,12 @@ from conftest import ZOO_BUCKET
 
 from tui.errors import CorruptArtifactError, EmulatorNotRunningError
 from tui.formats.inspect import inspect_model
+from tui.formats.kinds import ArtifactKind
 from tui.runtime.host import RuntimeCancelledError, RuntimeCrashedError, RuntimeHost, RuntimeRequestError
 from tui.runtime.preflight import runnable
 from tui.runtime.protocol import DEVICE_LISTING_ENV, InputSource, RunRequest
 from tui.runtime.session import artifact_files, load_model
-from tui.storage import ArtifactKind, GcsStore, Stores, parse_location
+from tui.storage import GcsStore, Stores, parse_location
 from tui.storage.cache import DownloadCancelled, ModelCache
 from tui.storage.emulator import Emulator
 
@@ -134,7 +135,7 @@ def test_load_from_gcs_and_run_equals_tensorflow(tmp_path: Path, zoo: Path, host
 def test_two_logical_cpus_placement(zoo: Path, host: RuntimeHost) -> None:
     devices = host.devices()
     assert [d.name for d in devices.logical] == ["/device:CPU:0", "/device:CPU:1"]
-    host.load(str(zoo / "saved/exported"), "SavedModel", device="/CPU:1")
+    host.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL, device="/CPU:1")
     placement = host.placement()
     assert set(placement.totals) == {"CPU:1"}
     model = tf.keras.models.load_model(zoo / "keras/functional.keras")
@@ -154,7 +155,7 @@ def test_two_logical_cpus_placement(zoo: Path, host: RuntimeHost) -> None:
     ],
 )
 def test_bad_inputs_are_rejected_by_name(zoo: Path, host: RuntimeHost, source: dict[str, object], message: str) -> None:
-    host.load(str(zoo / "saved/exported"), "SavedModel")
+    host.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL)
     with pytest.raises(RuntimeRequestError, match="input 'features'") as caught:
         host.run(RunRequest("serving_default", {"features": InputSource(**source)}))
     assert message in caught.value.detail
@@ -163,7 +164,7 @@ def test_bad_inputs_are_rejected_by_name(zoo: Path, host: RuntimeHost, source: d
 def test_pickled_npy_is_refused(tmp_path: Path, zoo: Path, host: RuntimeHost) -> None:
     path = tmp_path / "evil.npy"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    host.load(str(zoo / "saved/exported"), "SavedModel")
+    host.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL)
     with pytest.raises(RuntimeRequestError, match="object arrays are refused"):
         host.run(RunRequest("serving_default", {"features": InputSource("npy", path=str(path))}))
 
@@ -189,7 +190,7 @@ def test_a_crash_is_survived(zoo: Path) -> None:
         pid = runtime._process.pid  # type: ignore[union-attr]
         threading.Timer(0.5, lambda: os.kill(pid, 9)).start()
         with pytest.raises(RuntimeCrashedError, match="while loading"):
-            runtime.load(str(zoo / "saved/exported"), "SavedModel")
+            runtime.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL)
         assert runtime.hello()["pid"] != pid
     finally:
         runtime.stop()
@@ -204,7 +205,7 @@ def test_cancel_mid_load(zoo: Path, prewarmed: bool) -> None:
             runtime.prewarm()  # holds the child while TensorFlow imports; the load below waits for it
         threading.Timer(0.5, runtime.cancel).start()
         with pytest.raises(RuntimeCancelledError):
-            runtime.load(str(zoo / "keras/wide.keras"), "Keras v3")
+            runtime.load(str(zoo / "keras/wide.keras"), ArtifactKind.KERAS)
         assert not runtime.running
     finally:
         runtime.stop()
@@ -217,7 +218,7 @@ def test_safe_mode_refusal_says_what_to_do(tmp_path: Path, host: RuntimeHost) ->
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2, name="double")(inputs))
     model.save(tmp_path / "lambda.keras")
     with pytest.raises(RuntimeRequestError) as caught:
-        host.load(str(tmp_path / "lambda.keras"), "Keras v3")
+        host.load(str(tmp_path / "lambda.keras"), ArtifactKind.KERAS)
     assert caught.value.title == "Refused by safe mode" and "--unsafe" in caught.value.fix
 
 
@@ -259,7 +260,7 @@ def test_what_run_checks_before_tensorflow_matches_what_tensorflow_loads(zoo: Pa
     location = parse_location(str(zoo / path))
     info = inspect_model(Stores(GcsStore(anonymous=True)).for_location(location), location)
     expected = runnable(info)
-    loaded = host.load(str(zoo / path), info.kind.value)
+    loaded = host.load(str(zoo / path), info.kind)
     assert list(expected) == [s.name for s in loaded.signatures]
     for signature in loaded.signatures:
         inputs = expected[signature.name]

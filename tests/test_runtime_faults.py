@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from conftest import Uploader
 
+from tui.formats.kinds import ArtifactKind
 from tui.runtime.host import RuntimeHost, RuntimeRequestError
 from tui.runtime.protocol import InputSource, RunRequest
 
@@ -57,7 +58,7 @@ def test_the_child_dies_with_its_host() -> None:
 
 
 def test_a_run_after_the_child_died_says_the_model_is_gone(zoo: Path, host: RuntimeHost) -> None:
-    host.load(str(zoo / "saved/exported"), "SavedModel")
+    host.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL)
     host._process.kill()  # type: ignore[union-attr]
     host._process.wait()  # type: ignore[union-attr]
     with pytest.raises(RuntimeRequestError) as caught:
@@ -66,7 +67,7 @@ def test_a_run_after_the_child_died_says_the_model_is_gone(zoo: Path, host: Runt
 
 
 def test_tensorflow_errors_keep_their_cause(zoo: Path, host: RuntimeHost) -> None:
-    host.load(str(zoo / "saved/multi"), "SavedModel")
+    host.load(str(zoo / "saved/multi"), ArtifactKind.SAVED_MODEL)
     with pytest.raises(RuntimeRequestError) as caught:
         host.run(RunRequest("classify_ids", {"token_ids": InputSource("json", "[[1000]]")}))
     assert "is not in [0, 64)" in caught.value.detail
@@ -74,7 +75,7 @@ def test_tensorflow_errors_keep_their_cause(zoo: Path, host: RuntimeHost) -> Non
 
 
 def test_a_device_that_is_not_there_is_named(zoo: Path, host: RuntimeHost) -> None:
-    host.load(str(zoo / "saved/exported"), "SavedModel")
+    host.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL)
     with pytest.raises(RuntimeRequestError) as caught:
         host.run(RunRequest("serving_default", device="/GPU:7"))
     assert caught.value.title == "No such device"
@@ -94,7 +95,7 @@ def test_tflite_without_signatures_runs_through_its_tensors(zoo: Path, tmp_path:
     path = tmp_path / "nosig.tflite"
     path.write_bytes(bytes(builder.Output()))
 
-    loaded = host.load(str(path), "TFLite")
+    loaded = host.load(str(path), ArtifactKind.TFLITE)
     [signature] = loaded.signatures
     assert signature.name == "main"
     [spec] = signature.inputs
@@ -109,7 +110,7 @@ def test_tflite_without_signatures_runs_through_its_tensors(zoo: Path, tmp_path:
 
 def test_a_pickled_npz_is_refused_by_name(zoo: Path, tmp_path: Path, host: RuntimeHost) -> None:
     np.savez(tmp_path / "evil.npz", features=np.array([{"a": 1}], dtype=object))
-    host.load(str(zoo / "saved/exported"), "SavedModel")
+    host.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL)
     with pytest.raises(RuntimeRequestError) as caught:
         host.run(RunRequest("serving_default", {"features": InputSource("npy", path=str(tmp_path / "evil.npz"))}))
     assert "input 'features'" in caught.value.detail and "object arrays are refused" in caught.value.detail
@@ -184,7 +185,7 @@ def test_damaged_local_files_say_so_with_a_fix(zoo: Path, tmp_path: Path, host: 
     shutil.copytree(zoo / "saved/exported", saved)
     data = next((saved / "variables").glob("variables.data-*"))
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
-    for path, kind in ((keras, "Keras v3"), (saved, "SavedModel")):
+    for path, kind in ((keras, ArtifactKind.KERAS), (saved, ArtifactKind.SAVED_MODEL)):
         with pytest.raises(RuntimeRequestError) as caught:
             host.load(str(path), kind)
         assert caught.value.title in {"The model's files are damaged", "Keras could not load the model"}, (

@@ -41,7 +41,7 @@ def test_bucket_root(snap_compare, size: tuple[int, int]) -> None:  # type: igno
 
 def test_model_folder_marked(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app = make_test_app(f"gs://{DEMO_BUCKET}/serving/tiny_cnn/")
-    marked = after(until=lambda p: p.app.browser.table.highlighted_entry.kind is not None)  # type: ignore[attr-defined]
+    marked = after(until=lambda p: p.app.browser.table.highlighted_mark is not None)  # type: ignore[attr-defined]
     assert snap_compare(app, terminal_size=SIZE, run_before=marked)
 
 

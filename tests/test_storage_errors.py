@@ -14,7 +14,7 @@ import requests
 from tui.errors import AccessDeniedError, NetworkError, NoCredentialsError
 from tui.storage import GcsStore, parse_location
 from tui.storage.emulator import free_port
-from tui.storage.gcs import translate_error
+from tui.storage.errors import translate_gcs_error as translate_error
 
 
 def serve_status(code: int) -> Iterator[str]:

@@ -12,7 +12,9 @@ import pytest
 from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS
 
 from tui.errors import EmulatorNotRunningError, NotFoundError
-from tui.storage import ArtifactKind, GcsStore, parse_location
+from tui.formats.kinds import ArtifactKind
+from tui.formats.registry import kinds_by_name
+from tui.storage import GcsStore, parse_location
 from tui.storage.base import PAGE_SIZE
 from tui.storage.emulator import Emulator
 
@@ -100,7 +102,7 @@ def test_download(gcs: GcsStore, model_files: Path, tmp_path: Path) -> None:
 def test_objects_are_marked_by_name(gcs: GcsStore, path: str, kind: ArtifactKind) -> None:
     location = parse_location(f"gs://{DEMO_BUCKET}/{path}")
     entries = [e for p in gcs.list_level(location.parent) for e in p]
-    assert next(e for e in entries if e.location == location).kind is kind
+    assert kinds_by_name(entries).get(location) is kind
 
 
 def test_missing_bucket_is_not_found(gcs: GcsStore) -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from tui.errors import InvalidUriError, NotFoundError
-from tui.storage import ArtifactKind, LocalStore, Location, parse_location
+from tui.formats.kinds import ArtifactKind
+from tui.formats.registry import kinds_by_name
+from tui.storage import LocalStore, Location, parse_location
 
 
 def test_parse_gcs() -> None:
@@ -37,7 +39,7 @@ def test_local_listing_marks_models(model_files: Path) -> None:
     store = LocalStore()
     folder = parse_location(str(model_files / "models" / "image"))
     entries = [e for page in store.list_level(folder) for e in page]
-    kinds = {e.name: e.kind for e in entries}
+    kinds = {location.name: kind for location, kind in kinds_by_name(entries).items()}
     assert kinds == {"tiny_cnn.h5": ArtifactKind.HDF5, "tiny_cnn.keras": ArtifactKind.KERAS}
     assert all(e.stat and e.stat.size > 0 for e in entries)
 

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         inputs = parse_inputs(args.input, args.shape)
         signature = check_run(info, args.signature, inputs)  # before TensorFlow's 2.5 s, not after
         inputs = {name: fetched(source, stores, inputs_dir) for name, source in inputs.items()}
-        location = parse_location(info.uri)
+        location = info.location  # a folder named without its slash resolves to the folder
         cache = open_cache(settings)
         host = RuntimeHost()
         loaded = load_model(stores, host, cache, location, info.kind, unsafe=args.unsafe, device=args.device,

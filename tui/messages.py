@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.storage import ArtifactKind, Entry, Location
+from tui.formats.kinds import ArtifactKind
+from tui.storage import Entry, Location
+from tui.storage.resolve import Resolved
 
 if TYPE_CHECKING:  # only the model screen sends these: the browser starts without importing them
     from tui.formats.model_info import ModelInfo
@@ -14,15 +16,32 @@ if TYPE_CHECKING:  # only the model screen sends these: the browser starts witho
     from tui.widgets.model.load_status import LoadState
 
 
+class LocationResolved(Message):
+    """What a location the user gave is (an object, a folder, a model folder) is now known."""
+
+    def __init__(self, resolved: Resolved, kind: ArtifactKind | None, open_model: bool) -> None:
+        super().__init__()
+        self.resolved = resolved
+        """The location, with its stat (an object) or its first page (a folder)."""
+        self.kind = kind
+        """The model format it holds, if it is a model (looked for only when `open_model`, for a folder)."""
+        self.open_model = open_model
+        """A model opens on its screen (the command line and `g`), rather than being listed."""
+
+
 class PageListed(Message):
     """A page of a folder's listing arrived; more may follow."""
 
-    def __init__(self, location: Location, entries: list[Entry], first: bool) -> None:
+    def __init__(
+        self, location: Location, entries: list[Entry], kinds: dict[Location, ArtifactKind], first: bool
+    ) -> None:
         super().__init__()
         self.location = location
         """The folder being listed."""
         self.entries = entries
         """The entries of this page."""
+        self.kinds = kinds
+        """What the objects' names say they are."""
         self.first = first
         """True for the first page: it replaces what the table showed."""
 
@@ -49,13 +68,17 @@ class FolderClassified(Message):
 class DetailsFetched(Message):
     """Extra facts about the highlighted entry: a folder's totals or an object's sniffed kind."""
 
-    def __init__(self, location: Location, facts: dict[str, str], kind: ArtifactKind | None) -> None:
+    def __init__(
+        self, location: Location, facts: dict[str, str], kind: ArtifactKind | None, contradicted: bool = False
+    ) -> None:
         super().__init__()
         self.location = location
         self.facts = facts
         """Label -> value rows to add to the details pane."""
         self.kind = kind
-        """The kind the bytes revealed, when they did."""
+        """The kind the bytes revealed, or the name claims."""
+        self.contradicted = contradicted
+        """The name claims `kind`, and the first bytes say otherwise."""
 
 
 class StartResolved(Message):

@@ -16,10 +16,11 @@ from collections.abc import Iterator
 from google.protobuf import message as proto_message
 
 from tui.errors import CorruptArtifactError, NotFoundError
+from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget
 from tui.formats.model_info import ModelInfo, Variable
 from tui.formats.protos import dtype_name, message, shape_of
-from tui.storage import ArtifactKind, Entry, Location, Store
+from tui.storage import Entry, Location, Store
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_BYTES = 48
@@ -37,7 +38,7 @@ def read_checkpoint(store: Store, location: Location, siblings: list[Entry], bud
     folder = location.as_dir() if location.is_dir else location.parent
     budget = budget or Budget(location.uri)
     names = {e.location.path[len(folder.path) :]: e for e in siblings if not e.is_dir}
-    info = ModelInfo(ArtifactKind.CHECKPOINT, location.uri)
+    info = ModelInfo(ArtifactKind.CHECKPOINT, location)
     prefix = _latest_prefix(store, folder, names, info) if location.is_dir else location.name.removesuffix(".index")
     index_name = f"{prefix}.index"
     if index_name not in names:

@@ -12,10 +12,11 @@ from typing import Any, BinaryIO
 
 from tui.errors import CorruptArtifactError
 from tui.formats.keras_config import custom_objects, lambda_layers, layers_from_config
+from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
 from tui.formats.model_info import ModelInfo, Need, Variable
 from tui.formats.weights_h5 import DatasetShape, note_links, read_h5, shapes_of
-from tui.storage import ArtifactKind, Location
+from tui.storage import Location
 
 ROOT_ATTRIBUTES = ("keras_version", "backend", "model_config", "training_config")
 """The root attributes Keras writes; others are not read (any of them may be huge)."""
@@ -31,7 +32,7 @@ def read_hdf5(
     `weights=False` reads the root attributes only (a few requests): layers without parameter counts.
     """
     budget = budget or Budget(location.uri)
-    info = ModelInfo(ArtifactKind.HDF5, location.uri, size=size, files=[(location.name, size)], partial=not weights)
+    info = ModelInfo(ArtifactKind.HDF5, location, size=size, files=[(location.name, size)], partial=not weights)
     # The datasets' headers are a request or more each on a distant bucket: 100+ for a ResNet50.
     answer = read_h5(raw, size, location.uri, budget, attributes=ROOT_ATTRIBUTES,
                      groups=("model_weights", "optimizer_weights"), shapes=weights,

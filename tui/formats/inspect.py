@@ -5,27 +5,27 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
 
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
-from tui.formats.checkpoint import read_checkpoint
-from tui.formats.hdf5 import read_hdf5
-from tui.formats.keras_v3 import read_keras
 from tui.formats.limits import Budget, TooComplexError
 from tui.formats.model_info import Layer, ModelInfo, printable_copy
-from tui.formats.savedmodel import GUESSED_FILES, guess_reads, read_saved_model
-from tui.formats.tflite_model import read_tflite
-from tui.storage import ArtifactKind, Entry, Location, Store
-from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
-from tui.storage.gcs import GcsStore
+from tui.formats.registry import (
+    FORMATS,
+    SNIFF_BYTES,
+    PartialCallback,
+    ReadContext,
+    folder_kind,
+    format_of,
+    kind_from_magic,
+    kind_from_name,
+    needs_siblings,
+)
+from tui.storage import Entry, Location, Store, TransferStats
 
 MAX_FOLDER_FILES = 20_000
 """A model folder with more files than this is not a model folder: stop listing."""
 MAX_ROWS = {"layers": 50_000, "variables": 500_000, "op types": 20_000, "signatures": 10_000}
 """What a model may hold before it is refused as crafted: real ones stay far below (and screens must draw it)."""
-
-
-PartialCallback = Callable[[ModelInfo], None]
 
 
 class UnreadableError(CorruptArtifactError):
@@ -51,12 +51,12 @@ def inspect_model(
     Raises:
         TfscopeError: not a model, damaged, missing, or storage failed; the message says which.
     """
-    stats = store.stats if isinstance(store, GcsStore) else None
+    stats = store.stats
     before = stats.snapshot() if stats else None
     on_partial = _made_printable(on_partial)
     budget = Budget(location.uri, cancelled)
     try:
-        info = _inspect(store, location, on_partial, budget)
+        info = _inspect(store, location, on_partial, budget, stats)
         _check_rows(info)
     except TfscopeError as error:
         # A library that met the budget's stop through its file object reports a read error: say why.
@@ -77,20 +77,22 @@ def inspect_model(
     return printable_copy(info)
 
 
-def _inspect(store: Store, location: Location, on_partial: PartialCallback | None, budget: Budget) -> ModelInfo:
+def _inspect(
+    store: Store, location: Location, on_partial: PartialCallback | None, budget: Budget, stats: TransferStats | None
+) -> ModelInfo:
     if location.is_gcs and not location.bucket:
         raise TfscopeError("gs:// alone names every bucket, not a model.",
                            "Give a model's path, like gs://bucket/models/resnet/ (browse with `tfscope gs://` to find "
                            "one).", title="Not a model")  # fmt: skip
     if location.is_dir:
-        return _inspect_folder(store, location, budget)
+        return _inspect_folder(store, location, budget, stats)
     try:
-        return _inspect_file(store, location, on_partial, budget)
+        return _inspect_file(store, location, on_partial, budget, stats)
     except NotFoundError:
         # `gs://b/models/m` may name a folder: GCS has no folders, only prefixes
         if not location.is_gcs:
             raise
-        return _inspect_folder(store, location.as_dir(), budget)
+        return _inspect_folder(store, location.as_dir(), budget, stats)
 
 
 def _check_rows(info: ModelInfo) -> None:
@@ -114,64 +116,47 @@ def _made_printable(callback: PartialCallback | None) -> PartialCallback | None:
     return lambda info: callback(printable_copy(info))
 
 
-def _inspect_folder(store: Store, folder: Location, budget: Budget) -> ModelInfo:
-    with ThreadPoolExecutor(len(GUESSED_FILES), thread_name_prefix="tfscope-guess") as pool:
-        guesses = guess_reads(store, folder, pool) if folder.is_gcs else {}
-        return _read_folder(store, folder, guesses, budget)
+def _inspect_folder(store: Store, folder: Location, budget: Budget, stats: TransferStats | None) -> ModelInfo:
+    prefetching = [f for f in FORMATS if f.prefetch is not None]
+    with ThreadPoolExecutor(4, thread_name_prefix="tfscope-prefetch") as pool:
+        prefetched: dict[str, Future[bytes]] = {}
+        for fmt in prefetching:  # started before the listing returns: a round trip saved on a distant bucket
+            assert fmt.prefetch is not None
+            prefetched.update(fmt.prefetch(store, folder, pool))
+        files = _list_files(store, folder, budget)
+        if not files:
+            raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path.")
+        names = {_direct_name(folder, e) for e in files}
+        kind = folder_kind(names)
+        if kind is None:
+            raise NotAModelError(
+                f"{folder.uri} holds no saved_model.pb, checkpoint or checkpoint index.",
+                "Open a SavedModel folder, a checkpoint folder, or a .keras/.h5/.tflite file.",
+            )
+        context = ReadContext(store, folder, budget, stats, files=files, prefetched=prefetched)
+        return format_of(kind).read(context)
 
 
-def _read_folder(store: Store, folder: Location, guesses: dict[str, Future[bytes]], budget: Budget) -> ModelInfo:
-    files = _list_files(store, folder, budget)
-    if not files:
-        raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path.")
-    direct = {_relative(folder, e).split("/")[0] + ("/" if "/" in _relative(folder, e) else "") for e in files}
-    kind = folder_kind(direct)
-    if kind is ArtifactKind.SAVED_MODEL:
-        return read_saved_model(store, folder, files, guesses=guesses, budget=budget)
-    if kind is ArtifactKind.CHECKPOINT:
-        return read_checkpoint(store, folder, [e for e in files if "/" not in _relative(folder, e)], budget)
-    raise NotAModelError(
-        f"{folder.uri} holds no saved_model.pb, checkpoint or checkpoint index.",
-        "Open a SavedModel folder, a checkpoint folder, or a .keras/.h5/.tflite file.",
-    )
-
-
-def _inspect_file(store: Store, location: Location, on_partial: PartialCallback | None, budget: Budget) -> ModelInfo:
+def _inspect_file(
+    store: Store, location: Location, on_partial: PartialCallback | None, budget: Budget, stats: TransferStats | None
+) -> ModelInfo:
     # One open (one stat) serves the sniff and the reader: the first block is fetched once.
     with store.open(location) as opened:
         raw = budget.reader(opened)
         size = raw.seek(0, io.SEEK_END)
         raw.seek(0)
         head = raw.read(SNIFF_BYTES)
-        return _read_file(store, location, raw, size, head, on_partial, budget)
-
-
-def _read_file(
-    store: Store,
-    location: Location,
-    raw: BinaryIO,
-    size: int,
-    head: bytes,
-    on_partial: PartialCallback | None,
-    budget: Budget,
-) -> ModelInfo:
-    kind = kind_from_magic(head, location.name)
-    if kind is None and location.name.endswith(".index"):
-        siblings = [e for page in store.list_level(location.parent) for e in page]
-        kind = kind_from_name(location.name, [e.name for e in siblings])
-        if kind is ArtifactKind.CHECKPOINT:
-            return read_checkpoint(store, location, [e for e in siblings if not e.is_dir], budget)
-    if kind in (ArtifactKind.KERAS, ArtifactKind.HDF5):
-        reader = read_keras if kind is ArtifactKind.KERAS else read_hdf5
-        if on_partial is not None:
-            on_partial(reader(location, raw, size, False, budget))  # its blocks stay cached for the full read
-        return reader(location, raw, size, True, budget)
-    if kind is ArtifactKind.TFLITE:
-        return read_tflite(store, location, size, budget)
+        context = ReadContext(store, location, budget, stats, on_partial, raw=raw, size=size, head=head)
+        kind = kind_from_magic(head, location.name)
+        if kind is None and needs_siblings(location.name):
+            context.files = [e for page in store.list_level(location.parent) for e in page]
+            kind = kind_from_name(location.name, [e.name for e in context.files])
+        if kind is not None:
+            return format_of(kind).read(context)
     expected = kind_from_name(location.name)
     if expected is not None:
         raise CorruptArtifactError(
-            f"{location.uri} is named like a {expected.value} file but starts with bytes {head.hex(' ') or '(none)'}.",
+            f"{location.uri} is named like a {expected.label} file but starts with bytes {head.hex(' ') or '(none)'}.",
             "The file is damaged, truncated or mislabelled: check the upload, or save the model again.",
         )
     raise NotAModelError(
@@ -190,8 +175,11 @@ def _list_files(store: Store, folder: Location, budget: Budget) -> list[Entry]:
     return files
 
 
-def _relative(folder: Location, entry: Entry) -> str:
-    return entry.location.path[len(folder.path) :]
+def _direct_name(folder: Location, entry: Entry) -> str:
+    """The name directly in `folder` that leads to `entry`: its own, or its sub-folder's ("variables/")."""
+    relative = entry.location.path[len(folder.path) :]
+    head, slash, _ = relative.partition("/")
+    return head + slash
 
 
 class NotAModelError(TfscopeError):

@@ -14,10 +14,11 @@ from typing import Any, BinaryIO, cast
 
 from tui.errors import CorruptArtifactError
 from tui.formats.keras_config import custom_objects, lambda_layers, layers_from_config, snake_case
+from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
 from tui.formats.model_info import Layer, ModelInfo, Need, Variable
 from tui.formats.weights_h5 import DatasetShape, note_links, read_h5, shapes_of
-from tui.storage import ArtifactKind, Location
+from tui.storage import Location
 from tui.storage.ranged import SliceReader
 
 MAX_CONFIG_BYTES = 64 * 1024 * 1024
@@ -41,7 +42,7 @@ def read_keras(
     parameter counts.
     """
     budget = budget or Budget(location.uri)
-    info = ModelInfo(ArtifactKind.KERAS, location.uri, size=size, partial=not weights)
+    info = ModelInfo(ArtifactKind.KERAS, location, size=size, partial=not weights)
     try:
         archive = zipfile.ZipFile(raw)
     except ZIP_ERRORS as exc:

@@ -8,8 +8,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from tui.formats.kinds import ArtifactKind
 from tui.formatting import printable
-from tui.storage import ArtifactKind
+from tui.storage.uri import Location
 
 T = TypeVar("T")
 
@@ -115,7 +116,8 @@ class ModelInfo:
     """What a model is, read from its bytes without TensorFlow."""
 
     kind: ArtifactKind
-    uri: str
+    location: Location
+    """Where it was read: what loading downloads (never re-parsed from a printed URI)."""
     size: int = 0
     """Bytes on storage, all files together."""
     files: list[tuple[str, int]] = field(default_factory=list)
@@ -153,6 +155,10 @@ class ModelInfo:
             return sum(v.size for v in self.model_variables)
         return sum(layer.params for layer in self.layers)
 
+    @property
+    def uri(self) -> str:
+        return self.location.uri
+
     def params_by_dtype(self) -> dict[str, tuple[int, int | None]]:
         """dtype -> (parameter count, bytes) over the model's variables."""
         out: dict[str, tuple[int, int | None]] = {}
@@ -169,7 +175,7 @@ def printable_copy(value: T) -> T:
     terminal. A signature whose name held a control character cannot be run by its shown name.
     """
     result: Any = value
-    if isinstance(value, enum.Enum):
+    if isinstance(value, enum.Enum | Location):  # a location stays exact: it is what loading fetches
         result = value
     elif isinstance(value, str):
         result = printable(value)

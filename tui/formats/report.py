@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import Layer, ModelInfo, TensorSpec
 from tui.formats.ops import flagged_ops
-from tui.formatting import format_shape, format_size
-from tui.storage import ArtifactKind
+from tui.formatting import format_shape, format_size, printable
 
 
 def load_verdict(info: ModelInfo) -> str:
@@ -52,6 +52,7 @@ def to_json(info: ModelInfo) -> dict[str, Any]:
     """The documented JSON shape of `tfscope inspect --json` (see README)."""
     return {
         "format": info.kind.value,
+        "format_label": info.kind.label,
         "uri": info.uri,
         "size": info.size,
         "files": [{"path": p, "size": s} for p, s in info.files],
@@ -97,7 +98,8 @@ def _shape_text(shape: tuple[int | None, ...] | None) -> str:
 
 def to_text(info: ModelInfo) -> str:
     """A readable report for terminals and logs."""
-    lines = [f"{info.kind.value}  {info.uri}", f"  size       {format_size(info.size)} in {len(info.files)} file(s)"]
+    lines = [f"{info.kind.label}  {printable(info.uri)}"]
+    lines.append(f"  size       {format_size(info.size)} in {len(info.files)} file(s)")
     for label, value in info.versions.items():
         lines.append(f"  {label:<10} {value}")
     lines.append(f"  params     {info.total_params:,}")

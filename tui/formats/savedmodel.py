@@ -13,10 +13,11 @@ from google.protobuf import text_format
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
 from tui.formats.checkpoint import is_optimizer_edge
 from tui.formats.keras_config import layers_from_config
+from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
 from tui.formats.model_info import Layer, ModelInfo, Need, Signature, TensorSpec, Variable
 from tui.formats.protos import dtype_name, message, shape_of
-from tui.storage import ArtifactKind, Entry, Location, Store
+from tui.storage import Entry, Location, Store
 
 GUESSED_FILES = ("saved_model.pb", "fingerprint.pb")
 GUESS_BYTES = 8 * 1024 * 1024
@@ -47,7 +48,7 @@ def read_saved_model(
     budget = budget or Budget(folder.uri)
     guesses = guesses or {}
     names = {e.location.path[len(folder.path) :]: e for e in files}
-    info = ModelInfo(ArtifactKind.SAVED_MODEL, folder.uri)
+    info = ModelInfo(ArtifactKind.SAVED_MODEL, folder)
     info.files = sorted((name, e.size or 0) for name, e in names.items())
     info.size = sum(size for _, size in info.files)
     info.assets = sorted(n.removeprefix("assets/") for n in names if n.startswith("assets/") and not n.endswith("/"))

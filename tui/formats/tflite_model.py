@@ -12,10 +12,10 @@ from collections import Counter
 from typing import Any
 
 from tui.errors import CorruptArtifactError, TfscopeError
+from tui.formats.kinds import TFLITE_MAGIC, ArtifactKind
 from tui.formats.limits import Budget, TooComplexError
 from tui.formats.model_info import ModelInfo, Signature, TensorSpec, Variable
-from tui.storage import ArtifactKind, Location, Store
-from tui.storage.detect import TFLITE_MAGIC
+from tui.storage import Location, Store
 
 MAX_TFLITE_BYTES = 512 * 1024 * 1024
 """The flatbuffer is parsed in memory; bigger files are refused rather than exhaust it."""
@@ -37,7 +37,7 @@ def read_tflite(store: Store, location: Location, size: int, budget: Budget | No
             title="Model too large to inspect",
         )
     data = store.read_range(location, 0, size)
-    info = ModelInfo(ArtifactKind.TFLITE, location.uri, size=size, files=[(location.name, size)])
+    info = ModelInfo(ArtifactKind.TFLITE, location, size=size, files=[(location.name, size)])
     if len(data) < 8 or data[4:8] != TFLITE_MAGIC:
         raise CorruptArtifactError(f"{location.uri} lacks the TFL3 identifier: not a TFLite model.")
     try:

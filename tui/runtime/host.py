@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.errors import TfscopeError
+from tui.formats.kinds import ArtifactKind
 from tui.runtime.protocol import (
     DEVICE_LISTING_ENV,
     LIFELINE_ENV,
@@ -148,7 +149,7 @@ class RuntimeHost:
     def load(
         self,
         path: str,
-        kind: str,
+        kind: ArtifactKind,
         *,
         key: str = "",
         unsafe: bool = False,
@@ -165,7 +166,7 @@ class RuntimeHost:
             if on_phase is not None:
                 on_phase(str(message.get("phase", "")))
 
-        raw = self._request("load", doing=f"loading {key or path}", on_event=event, path=path, kind=kind,
+        raw = self._request("load", doing=f"loading {key or path}", on_event=event, path=path, kind=kind.value,
                             unsafe=unsafe, device=device)  # fmt: skip
         loaded = Loaded.from_json(raw)
         self.held = (key or path, loaded)

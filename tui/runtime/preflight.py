@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tui.errors import TfscopeError
+from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import ModelInfo, Shape
 from tui.formatting import format_shape
 from tui.runtime.protocol import InputSource
-from tui.storage import ArtifactKind
 
 KERAS_CALL = "call"
 """The one thing a Keras model runs: the runtime calls the model (runners.KerasRunner)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui.formats.kinds import ArtifactKind
 from tui.runtime.tf_messages import meaningful_lines
 
 TFLITE_MAIN = "main"
@@ -132,15 +133,18 @@ class TfliteRunner(Runner):
 
 
 def load(tf: Any, kind: str, path: str, unsafe: bool) -> Runner:
-    """The model at `path`, restored; damage and refusals become Failures that say what to do."""
+    """The model at `path`, restored; `kind` is a format id (ArtifactKind's value).
+
+    Damage and refusals become Failures that say what to do.
+    """
     try:
-        if kind == "SavedModel":
+        if kind == ArtifactKind.SAVED_MODEL.value:
             return SavedModelRunner(tf, tf.saved_model.load(path))
-        if kind in {"Keras v3", "Keras HDF5"}:
+        if kind in {ArtifactKind.KERAS.value, ArtifactKind.HDF5.value}:
             return KerasRunner(tf, _load_keras(path, unsafe))
-        if kind == "Checkpoint":
+        if kind == ArtifactKind.CHECKPOINT.value:
             return Runner(tf, tf.train.load_checkpoint(path.removesuffix(".index")))
-        if kind == "TFLite":
+        if kind == ArtifactKind.TFLITE.value:
             interpreter = tf.lite.Interpreter(model_path=path)
             interpreter.allocate_tensors()
             return TfliteRunner(tf, interpreter)
@@ -148,7 +152,7 @@ def load(tf: Any, kind: str, path: str, unsafe: bool) -> Runner:
         raise
     except Exception as exc:  # TF's DataLossError, zipfile's BadZipFile, h5py's OSError...
         raise _load_failure(exc) from exc
-    raise Failure("Cannot load", f"tfscope does not load {kind} artifacts.")
+    raise Failure("Cannot load", f"tfscope has no loader for the format {kind!r}.")
 
 
 def _load_keras(path: str, unsafe: bool) -> Any:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.errors import TfscopeError
+from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import Need
 from tui.runtime.host import RuntimeHost
 from tui.runtime.protocol import Loaded
-from tui.storage import ArtifactKind, Entry, Location, Stores
+from tui.storage import Entry, Location, Stores
 from tui.storage.cache import DownloadCancelled, ModelCache, ProgressCallback
 from tui.storage.local_paths import Skipped
 
@@ -94,7 +95,7 @@ def load_model(
         raise DownloadCancelled(f"Stopped loading {location.uri}.")
     if host.warming:
         on_phase("import TensorFlow")  # the download finished first: say what the wait is for
-    loaded = host.load(str(local), kind.value, key=location.uri, unsafe=unsafe, device=device, on_phase=on_phase)
+    loaded = host.load(str(local), kind, key=location.uri, unsafe=unsafe, device=device, on_phase=on_phase)
     return LoadedModel(location, kind, local, downloaded, loaded, skipped, repaired)
 
 

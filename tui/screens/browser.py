@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,16 +13,24 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.errors import NotFoundError, TfscopeError
+from tui.errors import TfscopeError
+from tui.formats.registry import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name, kinds_by_name
 from tui.formatting import format_count, format_size, printable
-from tui.messages import DetailsFetched, FolderClassified, ListingFinished, ModelRequested, PageListed
+from tui.messages import (
+    DetailsFetched,
+    FolderClassified,
+    ListingFinished,
+    LocationResolved,
+    ModelRequested,
+    PageListed,
+)
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.services import Services
 from tui.storage import Entry, Location, parse_location
-from tui.storage.detect import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name
+from tui.storage.resolve import resolve
 from tui.widgets.details import DetailsPane
-from tui.widgets.level_table import LevelTable, SortKey
+from tui.widgets.level_table import LevelTable, Mark, SortKey
 from tui.widgets.uri_bar import UriBar
 
 CLASSIFY_LIMIT = 200
@@ -29,6 +38,12 @@ CLASSIFY_LIMIT = 200
 SUMMARY_LIMIT = 10_000
 """Objects counted for a folder's totals before the pane says "at least"."""
 CACHED_LEVELS = 32
+LEARNED_MARKS = 10_000
+
+
+def _name_marks(entries: list[Entry]) -> dict[Location, Mark]:
+    """What objects' names say they are, until their bytes are read."""
+    return {location: Mark(kind) for location, kind in kinds_by_name(entries).items()}
 
 
 class BrowserScreen(Screen[None]):
@@ -63,10 +78,13 @@ class BrowserScreen(Screen[None]):
         """True once every page of the current level has arrived."""
         self.error: TfscopeError | None = None
         """The last listing error, shown until the next successful listing."""
-        self._cache: OrderedDict[str, list[Entry]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[list[Entry], dict[Location, Mark]]] = OrderedDict()
+        """Levels listed lately (URI -> entries, marks): going back shows them without a request."""
+        self._learned: OrderedDict[Location, Mark] = OrderedDict()
+        """What peeks into folders and objects' first bytes told: it outlives the level's listing."""
         self._pending_cursor: str | None = None
-        self._open_model_at: str | None = None
-        """The folder URI whose listing, if it shows a model folder, opens the model screen."""
+        self._resolving: Location | None = None
+        """Where the user asked to go, while a worker finds out what it is: the bar shows it."""
         self.details_wanted: bool | None = None
         """The user's choice with d; None: shown when the terminal is WIDE enough."""
 
@@ -91,75 +109,81 @@ class BrowserScreen(Screen[None]):
     def navigate(self, location: Location, *, highlight: str | None = None, refresh: bool = False) -> None:
         """Show the folder at `location`, from the cache unless `refresh`, listing it in a worker."""
         location = location.as_dir()
-        self.location = location
-        self.error = None
-        self._pending_cursor = highlight
-        self._clear_filter_input()
-        cached = None if refresh else self._cache.get(location.uri)
-        if cached is not None:
-            self.listing_done = True
-            self.table.show_entries(cached, keep=highlight)
-            self._update_bar()
-            self._classify_folders(location, cached)
+        if not refresh and location.uri in self._cache:
+            entries, marks = self._cache[location.uri]
+            self._show_level(location, entries, marks, highlight=highlight, done=True)
             return
-        self.listing_done = False
-        self.table.show_entries([])
-        self.details.show_entry(None)
-        self._update_bar()
+        self._show_level(location, [], {}, highlight=highlight, done=False)
         self._list_level(location)
 
     def go_to_text(self, text: str, *, open_model: bool = False) -> None:
-        """Go where the user typed; an object opens its folder with the object highlighted.
+        """Go where the user typed: a folder lists it, an object opens its folder with the object highlighted.
 
         With `open_model`, a location that is a model opens on the model screen, the browser
-        waiting behind it on the model's folder (what `tfscope gs://.../model` does).
+        waiting behind it on the model's parent folder (what `tfscope gs://.../model` does).
         """
         try:
             location = parse_location(text)
         except TfscopeError as error:
             self._show_error(error)
             return
-        if location.is_dir:
-            self._open_model_at = location.uri if open_model else None
-            self.navigate(location)
-        else:
-            self._resolve_and_go(location, open_model)
+        self._resolving = location
+        self.error = None
+        self._update_bar()
+        self._resolve(location, open_model)
 
     def open_model(self, location: Location) -> None:
         self.post_message(ModelRequested(location))
 
+    def _show_level(self, location: Location, entries: list[Entry], marks: dict[Location, Mark], *,
+                    highlight: str | None, done: bool) -> None:  # fmt: skip
+        self._resolving = None
+        self.location = location
+        self.error = None
+        self.listing_done = done
+        self._pending_cursor = highlight
+        self._clear_filter_input()
+        self.table.show_entries(entries, self._with_learned(entries, marks), keep=highlight)
+        if not entries:
+            self.details.show_entry(None)
+        self._update_bar()
+        if done:
+            self._level_listed(location)
+
+    def _with_learned(self, entries: list[Entry], marks: dict[Location, Mark]) -> dict[Location, Mark]:
+        """Marks from names, corrected by what peeks and sniffs learned earlier."""
+        learned = {e.location: self._learned[e.location] for e in entries if e.location in self._learned}
+        return {**marks, **learned}
+
     # -- workers ----------------------------------------------------------------------------
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="listing", description="find a location")
+    def _resolve(self, location: Location, open_model: bool) -> None:
+        """Object or folder? One stat or one listing says, and what it fetched is not fetched again."""
+        resolved = resolve(self.stores.for_location(location), location)
+        kind = None
+        if resolved.is_object:
+            kind = kind_from_name(location.name)
+        elif open_model and resolved.location.parent != resolved.location:
+            kind = folder_kind(e.name for e in resolved.first_page)
+        if not get_current_worker().is_cancelled:
+            self.post_message(LocationResolved(resolved, kind, open_model))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="listing", description="list a folder")
-    def _list_level(self, location: Location) -> None:
+    def _list_level(self, location: Location, rest: Iterator[list[Entry]] | None = None, listed: int = 0) -> None:
+        """List `location`, or go on with `rest`: the pages after the `listed` entries already shown."""
         worker = get_current_worker()
-        store = self.stores.for_location(location)
-        count = 0
-        for page in store.list_level(location):
+        first = rest is None  # the first page replaces what the table shows
+        pages = self.stores.for_location(location).list_level(location) if rest is None else rest
+        count = listed
+        for page in pages:
             if worker.is_cancelled:
                 return
-            self.post_message(PageListed(location, page, first=count == 0))
+            self.post_message(PageListed(location, page, kinds_by_name(page), first=first))
+            first = False
             count += len(page)
         if not worker.is_cancelled:
             self.post_message(ListingFinished(location, count))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="resolve", description="find a location")
-    def _resolve_and_go(self, location: Location, open_model: bool) -> None:
-        """Is `gs://b/x` an object or a prefix? Only a stat can tell."""
-        try:
-            stat = self.stores.for_location(location).stat(location)
-        except NotFoundError:
-            stat = None  # no such object: read it as a prefix (errors of any other kind are shown)
-        if get_current_worker().is_cancelled:
-            return
-        if stat is None:
-            self._open_model_at = location.as_dir().uri if open_model else None
-            self.app.call_from_thread(self.navigate, location.as_dir())
-            return
-        # Decided here, not through shared state: the folder's listing can finish before this line runs.
-        self.app.call_from_thread(self.navigate, location.parent, highlight=location.uri)
-        if open_model and kind_from_name(location.name) is not None:
-            self.app.call_from_thread(self.open_model, location)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="classify", description="find model folders")
     def _classify_folders(self, folder: Location, entries: list[Entry]) -> None:
@@ -168,7 +192,7 @@ class BrowserScreen(Screen[None]):
         store = self.stores.for_location(folder)
         if folder.is_gcs and not folder.bucket:
             return  # the bucket list: a bucket's root is rarely a model, and a peek costs a request each
-        todo = [e for e in entries if e.is_dir and e.kind is None][:CLASSIFY_LIMIT]
+        todo = [e for e in entries if e.is_dir and e.location not in self._learned][:CLASSIFY_LIMIT]
         for entry in todo:
             if worker.is_cancelled:
                 return
@@ -206,20 +230,41 @@ class BrowserScreen(Screen[None]):
             return
         head = store.read_range(entry.location, 0, SNIFF_BYTES)
         kind = kind_from_magic(head, entry.name)
-        facts = {"Magic bytes": head.hex(" ")}
+        named = kind_from_name(entry.name)
+        contradicted = kind is None and named is not None
         if not worker.is_cancelled:
-            self.post_message(DetailsFetched(entry.location, facts, kind or entry.kind))
+            self.post_message(DetailsFetched(entry.location, {"Magic bytes": head.hex(" ")}, kind or named,
+                                             contradicted))  # fmt: skip
 
     # -- messages from workers --------------------------------------------------------------
+
+    @on(LocationResolved)
+    def location_resolved(self, message: LocationResolved) -> None:
+        resolved = message.resolved
+        where = resolved.location
+        if resolved.is_object:
+            self.navigate(where.parent, highlight=where.uri)
+            if message.open_model and message.kind is not None:
+                self.open_model(where)
+        elif message.open_model and message.kind is not None:
+            # A model folder: its screen opens, the browser waits behind it on the folder that holds it.
+            self._learn(where, Mark(message.kind))
+            self.navigate(where.parent, highlight=where.uri)
+            self.open_model(where)
+        else:
+            self._show_level(where, resolved.first_page, _name_marks(resolved.first_page), highlight=None,
+                             done=False)  # fmt: skip
+            self._list_level(where, resolved.rest, listed=len(resolved.first_page))
 
     @on(PageListed)
     def page_listed(self, message: PageListed) -> None:
         if message.location != self.location:
             return  # a stale page from a folder we already left
+        marks = self._with_learned(message.entries, {loc: Mark(kind) for loc, kind in message.kinds.items()})
         if message.first:
-            self.table.show_entries(message.entries, keep=self._pending_cursor)
+            self.table.show_entries(message.entries, marks, keep=self._pending_cursor)
         else:
-            self.table.append_entries(message.entries)
+            self.table.append_entries(message.entries, marks)
         index = self.table.index_of(self._pending_cursor) if self._pending_cursor else None
         if index is not None:
             self.table.move_cursor(index)
@@ -231,45 +276,49 @@ class BrowserScreen(Screen[None]):
         if message.location != self.location:
             return
         self.listing_done = True
-        entries = list(self.table.entries)
-        self._cache[message.location.uri] = entries
+        self._cache[message.location.uri] = (list(self.table.entries), dict(self.table.marks))
         self._cache.move_to_end(message.location.uri)
         while len(self._cache) > CACHED_LEVELS:
             self._cache.popitem(last=False)
         self._update_bar()
+        self._level_listed(message.location)
+
+    def _level_listed(self, location: Location) -> None:
+        entries = self.table.entries
         if not entries:
             self.details.update("This folder is empty.")
-        if self._open_model_at == message.location.uri:
-            self._open_model_at = None
-            if folder_kind(e.name for e in entries) is not None and message.location.parent != message.location:
-                self.navigate(message.location.parent, highlight=message.location.uri)
-                self.open_model(message.location)
-                return
-        self._classify_folders(message.location, entries)
+        self._classify_folders(location, entries)
 
     @on(FolderClassified)
     def folder_classified(self, message: FolderClassified) -> None:
-        self.table.set_kind(message.location, message.kind)
-        parent = message.location.parent.uri
-        if parent in self._cache:
-            self._cache[parent] = [
-                e.with_kind(message.kind) if e.location == message.location else e for e in self._cache[parent]
-            ]
+        self._learn(message.location, Mark(message.kind))
         highlighted = self.table.highlighted_entry
         if highlighted and highlighted.location == message.location:
-            self.details.show_entry(highlighted)
+            self.details.show_entry(highlighted, Mark(message.kind))
             self._fetch_details(highlighted)
 
     @on(DetailsFetched)
     def details_fetched(self, message: DetailsFetched) -> None:
-        if message.kind is not None:
-            self.table.set_kind(message.location, message.kind)
+        mark = Mark(message.kind, message.contradicted) if message.kind is not None else None
+        if mark is not None:
+            self._learn(message.location, mark)
         entry = self.details.entry
         if entry is None or entry.location != message.location:
             return
-        if message.kind is not None and entry.kind != message.kind:
-            self.details.entry = entry.with_kind(message.kind)
+        if mark is not None:
+            self.details.set_mark(mark)
         self.details.add_facts(message.facts)
+
+    def _learn(self, location: Location, mark: Mark) -> None:
+        """Remember what a peek or the first bytes told, for the table now and the level when shown again."""
+        self._learned[location] = mark
+        self._learned.move_to_end(location)
+        while len(self._learned) > LEARNED_MARKS:
+            self._learned.popitem(last=False)
+        self.table.set_mark(location, mark)
+        cached = self._cache.get(location.parent.uri)
+        if cached is not None:
+            cached[1][location] = mark
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:
@@ -277,7 +326,10 @@ class BrowserScreen(Screen[None]):
         if event.state is not WorkerState.ERROR:
             return
         error = TfscopeError.wrap(event.worker.error, "Press r to retry.")
-        if event.worker.group in {"listing", "resolve"}:
+        if event.worker.group == "listing":
+            if self._resolving is not None:  # the place asked for failed: show it, empty, where `left` goes up from
+                self.location, self._resolving = self._resolving.as_dir(), None
+                self.table.show_entries([])
             self.error = error
             self.listing_done = True
             self._update_bar()
@@ -289,9 +341,9 @@ class BrowserScreen(Screen[None]):
 
     @on(LevelTable.RowHighlighted, "#listing")
     def row_highlighted(self, event: LevelTable.RowHighlighted) -> None:
-        entry = self.table.entry(event.entry.location.uri)  # the table's latest, kind included
-        self.details.show_entry(entry)
-        if entry is not None:
+        entry = event.entry
+        self.details.show_entry(entry, self.table.mark_of(entry.location))
+        if self.app.screen is self:  # behind the model screen, the details would cost requests nobody sees
             self._fetch_details(entry)
         self._update_bar()
 
@@ -299,11 +351,24 @@ class BrowserScreen(Screen[None]):
     def row_selected(self, event: LevelTable.RowSelected) -> None:
         self.action_open()
 
+    @on(LevelTable.IntoRequested, "#listing")
+    def into_requested(self, event: LevelTable.IntoRequested) -> None:
+        self.navigate(event.entry.location)
+
+    @on(LevelTable.UpRequested, "#listing")
+    def up_requested(self) -> None:
+        self.action_go_up()
+
+    def on_screen_resume(self) -> None:
+        entry = self.table.highlighted_entry
+        if entry is not None and self.details.entry == entry and not self.details.facts:
+            self._fetch_details(entry)  # skipped while the model screen was in front
+
     # -- filter -----------------------------------------------------------------------------
 
     @on(Input.Changed, "#filter-input")
     def filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(event.value)
+        self.table.filter_text = event.value
         self._update_bar()
 
     @on(Input.Submitted, "#filter-input")
@@ -314,7 +379,7 @@ class BrowserScreen(Screen[None]):
         box = self.query_one("#filter-input", Input)
         box.value = ""
         box.display = False
-        self.table.set_filter("")
+        self.table.filter_text = ""
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -322,17 +387,12 @@ class BrowserScreen(Screen[None]):
         entry = self.table.highlighted_entry
         if entry is None:
             return
-        if entry.kind is not None:
+        if self.table.mark_of(entry.location) is not None:  # a contradicted one too: its screen says why it fails
             self.open_model(entry.location)
         elif entry.is_dir:
             self.navigate(entry.location)
         else:
             self.notify(f"{printable(entry.name)} is not a model tfscope recognises.", timeout=3, markup=False)
-
-    def action_enter_folder(self) -> None:
-        entry = self.table.highlighted_entry
-        if entry is not None and entry.is_dir:
-            self.navigate(entry.location)
 
     def action_go_up(self) -> None:
         if self.location is None:
@@ -361,7 +421,7 @@ class BrowserScreen(Screen[None]):
         self._update_bar()
 
     def action_cycle_sort(self) -> None:
-        self.table.set_sort(self.table.sort_key.next())
+        self.table.sort_key = self.table.sort_key.next()
         self._update_bar()
 
     def action_refresh(self) -> None:
@@ -397,6 +457,9 @@ class BrowserScreen(Screen[None]):
         self.notify(text, title=error.title, severity="error", timeout=8, markup=False)
 
     def _update_bar(self) -> None:
+        if self._resolving is not None:
+            self.query_one(UriBar).show(self._resolving.uri, "finding…")
+            return
         if self.location is None:
             self.query_one(UriBar).show("", "starting…")
             return

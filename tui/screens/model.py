@@ -20,6 +20,7 @@ from textual.widgets import Footer, Input, Select, Static, TabbedContent, TabPan
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import TfscopeError
+from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import InspectionCancelled
 from tui.formats.ops import flagged_ops
 from tui.formatting import printable
@@ -29,7 +30,6 @@ from tui.runtime.session import new_output_folder
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.model_loading import CANCELLED, ModelLoading
 from tui.screens.model_state import ModelScreenState
-from tui.storage import ArtifactKind
 from tui.widgets.model.devices import DevicesTab
 from tui.widgets.model.inference import InferenceTab
 from tui.widgets.model.layers import LayersTab

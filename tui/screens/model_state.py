@@ -16,7 +16,7 @@ from textual.worker import Worker, get_current_worker
 from tui.errors import TfscopeError
 from tui.formats.inspect import inspect_model
 from tui.formats.model_info import ModelInfo
-from tui.formatting import format_size
+from tui.formatting import format_size, printable
 from tui.messages import ModelInspected
 from tui.runtime.protocol import Devices, Loaded, Placement, RunResult
 from tui.services import Services
@@ -85,7 +85,7 @@ class ModelScreenState(Screen[None]):
     @on(ModelInspected)
     def model_inspected(self, message: ModelInspected) -> None:
         self.info = info = message.info
-        title = Text.assemble((info.kind.value, "bold magenta"), "  ", (info.uri, "bold"))
+        title = Text.assemble((info.kind.label, "bold magenta"), "  ", (printable(info.uri), "bold"))
         params = "reading parameters…" if info.partial else f"{info.total_params:,} params"
         title.append(f"  {params} · {format_size(info.size)}", style="dim")
         self.query_one("#model-title", Static).update(title)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui.storage.base import ArtifactKind, Entry, ObjectStat, Store
+from tui.storage.base import Entry, ObjectStat, Store, TransferStats
 from tui.storage.gcs import GcsStore
 from tui.storage.local import LocalStore
 from tui.storage.uri import Location, parse_location
@@ -20,7 +20,6 @@ class Stores:
 
 
 __all__ = [
-    "ArtifactKind",
     "Entry",
     "GcsStore",
     "LocalStore",
@@ -28,5 +27,6 @@ __all__ = [
     "ObjectStat",
     "Store",
     "Stores",
+    "TransferStats",
     "parse_location",
 ]

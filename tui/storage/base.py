@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import enum
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from tui.storage.uri import Location
 
 PAGE_SIZE = 1000
 """Entries per page of a listing: GCS's maximum, and the unit the UI receives at a time."""
-
-
-class ArtifactKind(enum.Enum):
-    """The kinds of TensorFlow artifacts tfscope recognises."""
-
-    SAVED_MODEL = "SavedModel"
-    KERAS = "Keras v3"
-    HDF5 = "Keras HDF5"
-    CHECKPOINT = "Checkpoint"
-    TFLITE = "TFLite"
 
 
 @dataclass(frozen=True)
@@ -47,7 +37,6 @@ class Entry:
 
     location: Location
     stat: ObjectStat | None = None
-    kind: ArtifactKind | None = None
 
     @property
     def name(self) -> str:
@@ -65,8 +54,24 @@ class Entry:
     def updated(self) -> datetime | None:
         return self.stat.updated if self.stat else None
 
-    def with_kind(self, kind: ArtifactKind | None) -> Entry:
-        return replace(self, kind=kind)
+
+class TransferStats:
+    """Counts HTTP responses and their payload bytes (Content-Length), thread-safely."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.bytes = 0
+
+    def count_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        size = int(response.headers.get("Content-Length") or 0)
+        with self._lock:
+            self.requests += 1
+            self.bytes += size
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self.requests, self.bytes
 
 
 class Store(Protocol):
@@ -76,6 +81,11 @@ class Store(Protocol):
     the first page while the rest is still coming, and stop early. Every method raises TfscopeError
     subclasses, never a library's own exceptions.
     """
+
+    @property
+    def stats(self) -> TransferStats | None:
+        """Requests made and bytes received so far, where the store counts them (GCS); None on local disk."""
+        ...
 
     def list_level(self, location: Location) -> Iterator[list[Entry]]:
         """One level under a folder (or the buckets, for `gs://`): sub-folders and objects."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tui.errors import TfscopeError
-from tui.storage.gcs import EMULATOR_ENV
+from tui.storage.errors import EMULATOR_ENV
 
 CLOSED_PORT = "127.0.0.1:1"
 """A loopback port nothing listens on: where the GCE metadata probes of google-auth and TF go."""

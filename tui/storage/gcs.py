@@ -15,17 +15,9 @@ from pathlib import Path
 from queue import Full, Queue
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
-from tui.errors import (
-    AccessDeniedError,
-    EmulatorNotRunningError,
-    NetworkError,
-    NoCredentialsError,
-    NotFoundError,
-    ServerError,
-    TfscopeError,
-)
-from tui.storage.base import PAGE_SIZE, Entry, ObjectStat
-from tui.storage.detect import classify_level
+from tui.errors import NoCredentialsError, NotFoundError
+from tui.storage.base import PAGE_SIZE, Entry, ObjectStat, TransferStats
+from tui.storage.errors import EMULATOR_ENV, STALL_SECONDS, translated
 from tui.storage.ranged import BlockCachedReader
 from tui.storage.uri import GCS_SCHEME, Location
 
@@ -35,18 +27,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 LISTING_FIELDS = "items(name,size,updated,generation,crc32c,md5Hash,contentType,storageClass),prefixes,nextPageToken"
 """What a level's listing asks for (what `_stat` reads): about a third of each object's JSON."""
-STALL_SECONDS = 10.0
-"""A transfer with no bytes for this long fails (the read timeout); a slow but moving one goes on."""
 CONNECT_SECONDS = 3.05
-EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 BUCKET_METADATA_ENV = "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA"
 """google-cloud-storage 3.17 GETs each bucket's metadata in a background thread to label OpenTelemetry
 spans, even with tracing off: one more request per bucket, and a 403 for viewer-only accounts."""
-SIGN_IN_FIX = (
-    "Run `gcloud auth application-default login` (on Colab: "
-    "`from google.colab import auth; auth.authenticate_user()`), set GOOGLE_APPLICATION_CREDENTIALS "
-    "to a service-account key file, or pass --anonymous for a public bucket."
-)
 
 
 def emulator_host() -> str | None:
@@ -82,7 +66,7 @@ class GcsStore:
         """The storage client, made on first use (this resolves credentials: call it off the UI thread)."""
         with self._lock:
             if self._client is None:
-                with _translated(Location(GCS_SCHEME)):
+                with translated(Location(GCS_SCHEME)):
                     self._client = self._make_client()
             return self._client
 
@@ -114,7 +98,7 @@ class GcsStore:
             yield from self._list_buckets()
             return
         prefix = location.as_dir().path
-        with _translated(location, stall=self.stall):
+        with translated(location, stall=self.stall):
             client = self.client()
             pages = client.list_blobs(
                 location.bucket,
@@ -136,11 +120,11 @@ class GcsStore:
                 if first and not entries and prefix:
                     raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path; listings are case-sensitive.")
                 first = False
-                yield classify_level(sorted(entries, key=lambda e: e.location.path))
+                yield sorted(entries, key=lambda e: e.location.path)
 
     def _list_buckets(self) -> Iterator[list[Entry]]:
         where = Location(GCS_SCHEME)
-        with _translated(where, stall=self.stall):
+        with translated(where, stall=self.stall):
             client = self.client()
             if client.project is None:
                 raise NoCredentialsError(
@@ -153,7 +137,7 @@ class GcsStore:
                 yield sorted((Entry(Location(GCS_SCHEME, b.name, "")) for b in page), key=lambda e: e.name)
 
     def list_recursive(self, location: Location) -> Iterator[list[Entry]]:
-        with _translated(location, stall=self.stall):
+        with translated(location, stall=self.stall):
             pages = (
                 self.client()
                 .list_blobs(location.bucket, prefix=location.as_dir().path, page_size=PAGE_SIZE, **self._call_options())
@@ -166,7 +150,7 @@ class GcsStore:
         return _stat(self._blob(location))
 
     def _blob(self, location: Location) -> Blob:
-        with _translated(location, stall=self.stall):
+        with translated(location, stall=self.stall):
             blob = self.client().bucket(location.bucket).get_blob(location.path, **self._call_options())
         if blob is None:  # get_blob answers None for a missing object and for a missing bucket alike
             raise NotFoundError(f"{location.uri} does not exist.", "Check the bucket and object names.")
@@ -180,7 +164,7 @@ class GcsStore:
     def _read(self, location: Location, start: int, length: int, generation: int | None) -> bytes:
         if length <= 0:
             return b""
-        with _translated(location, generation, self.stall):
+        with translated(location, generation, stall=self.stall):
             blob = self.client().bucket(location.bucket).blob(location.path, generation=generation)
             data: bytes = blob.download_as_bytes(
                 start=start, end=start + length - 1, checksum=None, **self._call_options()
@@ -197,7 +181,7 @@ class GcsStore:
         return cast(BinaryIO, BlockCachedReader(fetch, stat.size))
 
     def download(self, location: Location, dest: Path) -> None:
-        with _translated(location, stall=self.stall):
+        with translated(location, stall=self.stall):
             blob = self.client().bucket(location.bucket).blob(location.path)
             blob.download_to_filename(str(dest), **self._call_options())
 
@@ -253,25 +237,6 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         stop.set()  # the consumer stopped early (a cancelled listing): let the thread go
 
 
-class TransferStats:
-    """Counts HTTP responses and their payload bytes (Content-Length), thread-safely."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.bytes = 0
-
-    def count_response(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        size = int(response.headers.get("Content-Length") or 0)
-        with self._lock:
-            self.requests += 1
-            self.bytes += size
-
-    def snapshot(self) -> tuple[int, int]:
-        with self._lock:
-            return self.requests, self.bytes
-
-
 def _stat(blob: Blob) -> ObjectStat:
     return ObjectStat(
         size=int(blob.size or 0),
@@ -282,181 +247,3 @@ def _stat(blob: Blob) -> ObjectStat:
         content_type=blob.content_type,
         storage_class=blob.storage_class,
     )
-
-
-class _translated:
-    """Turn google-auth, google-api-core and requests errors into TfscopeErrors."""
-
-    def __init__(self, location: Location, generation: int | None = None, stall: float = STALL_SECONDS) -> None:
-        self.location = location
-        self.generation = generation
-        self.stall = stall
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if exc is None or isinstance(exc, TfscopeError) or not isinstance(exc, Exception):
-            return
-        raise translate_error(exc, self.location, self.generation, self.stall) from exc
-
-
-def translate_error(
-    exc: Exception, location: Location, generation: int | None = None, stall: float = STALL_SECONDS
-) -> TfscopeError:
-    """The TfscopeError a user should see for a failed GCS call on `location`.
-
-    `generation` is set for reads pinned to the generation a listing saw: a 404 then means the object
-    was deleted or replaced since, not that the bucket is missing.
-    """
-    from google.api_core import exceptions as api
-    from google.auth import exceptions as auth
-
-    bucket = f"gs://{location.bucket}" if location.bucket else "the project's buckets"
-    retried = isinstance(exc, api.RetryError)
-    if retried and isinstance(exc.cause, Exception):  # type: ignore[attr-defined]
-        exc = exc.cause  # type: ignore[attr-defined]
-    # InvalidOperation (a 401 on an anonymous client) subclasses DefaultCredentialsError: test it first.
-    if isinstance(exc, auth.InvalidOperation):
-        return AccessDeniedError(
-            f"{bucket} is not public: anonymous access was refused.",
-            "Drop --anonymous and sign in: `gcloud auth application-default login`.",
-        )
-    if isinstance(exc, auth.DefaultCredentialsError):
-        return NoCredentialsError("No Google Cloud credentials were found on this machine.", SIGN_IN_FIX)
-    status = _status_of(exc)
-    if isinstance(exc, auth.RefreshError) or status == 401:
-        return NoCredentialsError(
-            "Your Google Cloud credentials were rejected or have expired.",
-            "Run `gcloud auth application-default login` again.",
-        )
-    if status == 403:
-        needed = "roles/storage.objectViewer" if location.bucket else "a role with storage.buckets.list"
-        return AccessDeniedError(
-            f"The signed-in account may not read {bucket}.",
-            f"Ask for {needed} on {bucket}, or sign in as another account (`gcloud auth application-default login`).",
-        )
-    if status == 404:
-        return _not_found(exc, location, generation)
-    if status == 429:
-        return ServerError(
-            f"Google Cloud Storage is limiting requests (429 Too Many Requests) for {location.uri}"
-            + (" and kept doing so while tfscope retried." if retried else "."),
-            "Wait a minute, then try again; heavy parallel use of the bucket from elsewhere can cause it.",
-            title="Rate limited",
-        )
-    if status is not None and status >= 500:
-        return ServerError(
-            f"Google Cloud Storage answered {status} {_reason(status)} for {location.uri}"
-            + (", again on every retry." if retried else "."),
-            "A fault on the server's side: try again in a moment (status.cloud.google.com lists outages).",
-        )
-    if status is not None:
-        return TfscopeError(
-            f"Google Cloud Storage refused the request for {location.uri} ({status} {_reason(status)}): "
-            f"{_message(exc)}",
-            "Check the location.",
-            title="Request refused",
-        )
-    if _is_stall(exc):
-        return NetworkError(
-            f"Google Cloud Storage stopped sending data for {location.uri}: nothing arrived for {stall:g} s.",
-            "Check the connection (a VPN, proxy or a very slow link), then try again.",
-            title="Transfer stalled",
-        )
-    if _is_cut(exc):
-        return NetworkError(
-            f"The connection dropped in the middle of reading {location.uri}.",
-            "Check the connection, then try again: nothing half-read is kept.",
-            title="Connection lost",
-        )
-    if _is_network_error(exc):
-        host = emulator_host()
-        if host:
-            return EmulatorNotRunningError(
-                f"Nothing answers at {host} (STORAGE_EMULATOR_HOST).",
-                "Start the emulator, or unset STORAGE_EMULATOR_HOST to use Google Cloud Storage.",
-            )
-        return NetworkError(
-            f"Could not reach Google Cloud Storage for {location.uri}.",
-            "Check the network connection, proxy settings and DNS, then try again.",
-        )
-    if isinstance(exc, api.GoogleAPICallError):
-        return TfscopeError(f"Google Cloud Storage answered: {exc.message}", "Try again.", title="Storage error")
-    return TfscopeError(f"{type(exc).__name__}: {exc}", "Try again.", title="Storage error")
-
-
-def _status_of(exc: Exception) -> int | None:
-    """The HTTP status behind an api_core error or a media download's InvalidResponse."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, int) and 100 <= code < 600:
-        return code
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    if isinstance(status, int):
-        return status
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    if len(args) > 1 and isinstance(args[1], int) and 100 <= args[1] < 600:
-        return int(args[1])  # InvalidResponse(response, "Request failed with status code", 503, ...)
-    return None
-
-
-def _message(exc: Exception) -> str:
-    message = getattr(exc, "message", None)
-    text = str(message if message else exc)
-    return text.rsplit(": ", 1)[-1][:200]
-
-
-def _reason(status: int) -> str:
-    import http
-
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def _not_found(exc: Exception, location: Location, generation: int | None) -> TfscopeError:
-    message = _message(exc).lower()
-    if location.is_dir or ("bucket" in message and "not exist" in message):  # a listing: only the bucket can be missing
-        return NotFoundError(
-            f"Bucket gs://{location.bucket} does not exist ({location.uri}).",
-            "Check the bucket name; names are global and case-sensitive.",
-        )
-    if generation is not None:
-        return NotFoundError(
-            f"{location.uri} was deleted or replaced while tfscope was reading it.",
-            "Open it again to read the version that is there now.",
-            title="Object changed",
-        )
-    return NotFoundError(f"{location.uri} does not exist.", "Check the path; names are case-sensitive.")
-
-
-def _is_stall(exc: Exception) -> bool:
-    import requests
-
-    return isinstance(exc, requests.exceptions.ReadTimeout | TimeoutError) or "Read timed out" in str(exc)
-
-
-def _is_cut(exc: Exception) -> bool:
-    import requests
-
-    text = str(exc)
-    return isinstance(exc, requests.exceptions.ChunkedEncodingError) or any(
-        marker in text for marker in ("IncompleteRead", "Connection broken", "Response ended prematurely")
-    )
-
-
-def _is_network_error(exc: Exception) -> bool:
-    import requests
-    from google.api_core import exceptions as api
-    from google.auth import exceptions as auth
-
-    network_types = (
-        requests.RequestException,  # refused, reset, timed out, or cut mid-transfer (ChunkedEncodingError)
-        ConnectionError,
-        TimeoutError,
-        auth.TransportError,
-        api.RetryError,
-    )
-    return isinstance(exc, network_types)

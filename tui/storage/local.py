@@ -10,24 +10,26 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from tui.errors import AccessDeniedError, NotFoundError, TfscopeError
-from tui.storage.base import PAGE_SIZE, Entry, ObjectStat
-from tui.storage.detect import classify_level
+from tui.storage.base import PAGE_SIZE, Entry, ObjectStat, TransferStats
+from tui.storage.errors import translated
 from tui.storage.uri import LOCAL_SCHEME, Location
 
 
 class LocalStore:
     """Files and folders on this machine."""
 
+    stats: TransferStats | None = None
+    """Local reads are not counted: they cost no round trip."""
+
     def list_level(self, location: Location) -> Iterator[list[Entry]]:
-        with _translated(location), os.scandir(location.path) as it:
-            entries = classify_level(sorted((_entry(location, d) for d in it), key=lambda e: e.name))
+        with translated(location), os.scandir(location.path) as it:
+            entries = sorted((_entry(location, d) for d in it), key=lambda e: e.name)
         for start in range(0, max(len(entries), 1), PAGE_SIZE):
             yield entries[start : start + PAGE_SIZE]
 
     def list_recursive(self, location: Location) -> Iterator[list[Entry]]:
         page: list[Entry] = []
-        with _translated(location):
+        with translated(location):
             if not os.path.isdir(location.path):
                 raise FileNotFoundError(location.path)
             for root, _dirs, files in os.walk(location.path):
@@ -40,11 +42,11 @@ class LocalStore:
         yield page
 
     def stat(self, location: Location) -> ObjectStat:
-        with _translated(location):
+        with translated(location):
             return _stat(location.path)
 
     def read_range(self, location: Location, start: int, length: int, generation: int | None = None) -> bytes:
-        with _translated(location), open(location.path, "rb") as f:
+        with translated(location), open(location.path, "rb") as f:
             if start < 0:
                 f.seek(max(0, os.fstat(f.fileno()).st_size + start))
             else:
@@ -52,11 +54,11 @@ class LocalStore:
             return f.read(length)
 
     def open(self, location: Location) -> BinaryIO:
-        with _translated(location):
+        with translated(location):
             return open(location.path, "rb")
 
     def download(self, location: Location, dest: Path) -> None:
-        with _translated(location):
+        with translated(location):
             shutil.copyfile(location.path, dest)
 
 
@@ -76,24 +78,3 @@ def _stat(path: str) -> ObjectStat:
         updated=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
         content_type=mimetypes.guess_type(path)[0],
     )
-
-
-class _translated:
-    """Turn OS errors into TfscopeErrors that name the path and the fix."""
-
-    def __init__(self, location: Location) -> None:
-        self.location = location
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        path = self.location.path
-        if isinstance(exc, FileNotFoundError):
-            raise NotFoundError(f"{path} does not exist.", "Check the path.") from exc
-        if isinstance(exc, PermissionError):
-            raise AccessDeniedError(f"No permission to read {path}.", "Check the file's permissions.") from exc
-        if isinstance(exc, NotADirectoryError):
-            raise NotFoundError(f"{path} is a file, not a folder.", "Open its folder.") from exc
-        if isinstance(exc, OSError):
-            raise TfscopeError(f"Could not read {path}: {exc.strerror}.", title="Disk error") from exc

@@ -10,6 +10,7 @@ from tui.errors import TfscopeError
 from tui.formatting import format_size, format_time, printable
 from tui.storage import Entry
 from tui.widgets.error_text import error_text
+from tui.widgets.level_table import Mark
 
 
 class DetailsPane(Static):
@@ -21,12 +22,19 @@ class DetailsPane(Static):
         """Hide update times, generations and checksums (snapshot tests and screenshots)."""
         self.entry: Entry | None = None
         """The entry shown."""
+        self.mark: Mark | None = None
+        """Its model kind, when it is (or is named like) a model."""
         self.facts: dict[str, str] = {}
         """Rows fetched after the entry was shown (folder totals, sniffed kind)."""
 
-    def show_entry(self, entry: Entry | None) -> None:
+    def show_entry(self, entry: Entry | None, mark: Mark | None = None) -> None:
         self.entry = entry
+        self.mark = mark
         self.facts = {}
+        self._render_rows()
+
+    def set_mark(self, mark: Mark | None) -> None:
+        self.mark = mark
         self._render_rows()
 
     def add_facts(self, facts: dict[str, str]) -> None:
@@ -46,8 +54,12 @@ class DetailsPane(Static):
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         table.add_row("URI", Text(printable(entry.location.uri)))
-        if entry.kind:
-            table.add_row("Model", Text(entry.kind.value, style="bold magenta"))
+        mark = self.mark
+        if mark and mark.contradicted:
+            table.add_row("Model", Text(f"named like a {mark.kind.label} file, but its first bytes are not one: "
+                                        "damaged, truncated or mislabelled", style="bold red"))  # fmt: skip
+        elif mark:
+            table.add_row("Model", Text(mark.kind.label, style="bold magenta"))
         stat = entry.stat
         if stat:
             table.add_row("Size", f"{format_size(stat.size)} ({stat.size:,} bytes)")

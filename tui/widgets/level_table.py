@@ -19,11 +19,13 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.formats.kinds import ArtifactKind
 from tui.formatting import format_size, format_time, printable
-from tui.storage import ArtifactKind, Entry, Location
+from tui.storage import Entry, Location
 
 
 class SortKey(enum.Enum):
@@ -46,9 +48,22 @@ class Column(NamedTuple):
 
 FOLDER_STYLE = Style(bold=True, color="blue")
 KIND_STYLE = Style(bold=True, color="magenta")
+CONTRADICTED_STYLE = Style(bold=True, color="red")
 NAME_MIN, NAME_MAX = 12, 64
 """Bounds of the Name column, sized to the level's longest name."""
 COLUMNS = (Column("Kind", 11), Column("Size", 10, right=True), Column("Updated", 23))
+
+
+class Mark(NamedTuple):
+    """What the Kind column says of a row."""
+
+    kind: ArtifactKind
+    contradicted: bool = False
+    """Named like this kind, but its first bytes say it is not one (damaged or mislabelled)."""
+
+    @property
+    def text(self) -> str:
+        return f"✗ {self.kind.label}" if self.contradicted else self.kind.label
 
 
 class _RowMessage(Message):
@@ -64,8 +79,9 @@ class _RowMessage(Message):
 class LevelTable(ScrollView, can_focus=True):
     """Folders and objects of one level, with their kind, size and update time.
 
-    The owning screen pushes entries in; the table keeps them, and shows those that pass the filter
-    in the chosen order, with a cursor on one row.
+    The owning screen pushes entries (and the marks of those that are models) in; the table keeps
+    them, shows those that pass the filter in the chosen order with a cursor on one row, and posts
+    messages for what the user asks of a row: the screen decides what happens.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -75,9 +91,9 @@ class LevelTable(ScrollView, can_focus=True):
         Binding("down", "cursor_by(1)", show=False),
         Binding("pageup", "page(-1)", show=False),
         Binding("pagedown", "page(1)", show=False),
-        Binding("right,l", "screen.enter_folder", "Into", show=False, id="into",
+        Binding("right,l", "into", "Into", show=False, id="into",
                 tooltip="Browse inside the highlighted folder, even a model folder"),
-        Binding("left,backspace,h", "screen.go_up", "Up", id="up", tooltip="Go to the parent folder"),
+        Binding("left,backspace,h", "up", "Up", id="up", tooltip="Go to the parent folder"),
         Binding("home", "first", "First", show=False, id="first", tooltip="Jump to the first row"),
         Binding("end", "last", "Last", show=False, id="last", tooltip="Jump to the last row"),
     ]  # fmt: skip
@@ -118,6 +134,27 @@ class LevelTable(ScrollView, can_focus=True):
     class RowSelected(_RowMessage):
         """Enter, or a click on the highlighted row."""
 
+    class IntoRequested(_RowMessage):
+        """Right or l on a folder: browse inside it, even when it is a model folder."""
+
+    class UpRequested(Message):
+        """Left, backspace or h: the parent folder is wanted."""
+
+        def __init__(self, table: LevelTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> LevelTable:
+            return self.table
+
+    filter_text: reactive[str] = reactive("", init=False)
+    """Case-insensitive substring the names must contain: rows without it are hidden."""
+    sort_key: reactive[SortKey] = reactive(SortKey.NAME, init=False)
+    """The order rows are shown in; pages arriving later are merged into it."""
+    cursor: reactive[int] = reactive(0, init=False, always_update=True)
+    """The highlighted row, an index into `shown` (kept within it). Moving it posts RowHighlighted."""
+
     def __init__(self, *, stable_display: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.stable_display = stable_display
@@ -126,11 +163,8 @@ class LevelTable(ScrollView, can_focus=True):
         """Every entry of the level, filtered or not."""
         self.shown: list[Entry] = []
         """The entries that pass the filter, in the order shown."""
-        self.filter_text = ""
-        """Case-insensitive substring the names must contain."""
-        self.sort_key = SortKey.NAME
-        """The order rows are shown in."""
-        self.cursor = 0
+        self.marks: dict[Location, Mark] = {}
+        """The model kind of each entry known to be (or named like) one."""
         self.name_width = NAME_MIN
         self._by_uri: dict[str, Entry] = {}
         self._index: dict[str, int] = {}  # URI -> position in `shown`
@@ -138,16 +172,19 @@ class LevelTable(ScrollView, can_focus=True):
 
     # -- what the screen calls --------------------------------------------------------------
 
-    def show_entries(self, entries: list[Entry], keep: str | None = None) -> None:
+    def show_entries(self, entries: list[Entry], marks: dict[Location, Mark] | None = None,
+                     keep: str | None = None) -> None:  # fmt: skip
         """Replace the level with `entries`, keeping the cursor on `keep` (a URI) if present."""
         self._announced = None  # a new level: its first highlighted row is news even if the URI is not
+        self.marks = dict(marks or {})
         self.entries = list(entries)
         self._by_uri = {e.location.uri: e for e in self.entries}
         self.name_width = NAME_MIN
         self._rebuild(keep)
 
-    def append_entries(self, entries: list[Entry]) -> None:
+    def append_entries(self, entries: list[Entry], marks: dict[Location, Mark] | None = None) -> None:
         """Add a page: appended in name order (the store's), inserted in place in the other orders."""
+        self.marks.update(marks or {})
         self.entries.extend(entries)
         self._by_uri.update((e.location.uri, e) for e in entries)
         key = _ORDER[self.sort_key]
@@ -169,27 +206,26 @@ class LevelTable(ScrollView, can_focus=True):
         if was_empty and self.shown:
             self.move_cursor(0)
 
-    def set_filter(self, text: str) -> None:
-        self.filter_text = text
+    def watch_filter_text(self) -> None:
         self._rebuild(self.highlighted_uri)
 
-    def set_sort(self, key: SortKey) -> None:
-        self.sort_key = key
+    def watch_sort_key(self) -> None:
         self._rebuild(self.highlighted_uri)
 
-    def set_kind(self, location: Location, kind: ArtifactKind | None) -> None:
-        """Mark an entry with the kind a peek or a sniff revealed."""
-        uri = location.uri
-        entry = self._by_uri.get(uri)
-        if entry is None or entry.kind == kind:
+    def set_mark(self, location: Location, mark: Mark | None) -> None:
+        """Mark an entry with what a peek or a sniff revealed (None: not a model after all)."""
+        if self.marks.get(location) == mark:
             return
-        updated = entry.with_kind(kind)
-        self._by_uri[uri] = updated
-        self.entries = [updated if e is entry else e for e in self.entries]
-        index = self._index.get(uri)
+        if mark is None:
+            self.marks.pop(location, None)
+        else:
+            self.marks[location] = mark
+        index = self._index.get(location.uri)
         if index is not None:
-            self.shown[index] = updated
             self.refresh_line(index + 1)  # a virtual line: the header is line 0
+
+    def mark_of(self, location: Location) -> Mark | None:
+        return self.marks.get(location)
 
     def entry(self, uri: str) -> Entry | None:
         return self._by_uri.get(uri)
@@ -201,6 +237,11 @@ class LevelTable(ScrollView, can_focus=True):
     @property
     def highlighted_entry(self) -> Entry | None:
         return self.shown[self.cursor] if 0 <= self.cursor < len(self.shown) else None
+
+    @property
+    def highlighted_mark(self) -> Mark | None:
+        entry = self.highlighted_entry
+        return self.marks.get(entry.location) if entry else None
 
     @property
     def highlighted_uri(self) -> str | None:
@@ -217,12 +258,16 @@ class LevelTable(ScrollView, can_focus=True):
 
     def move_cursor(self, index: int) -> None:
         """Put the cursor on row `index` (clamped) and scroll it into view."""
-        if not self.shown:
-            self.cursor = 0
-            return
-        self.cursor = max(0, min(index, len(self.shown) - 1))
-        self._scroll_to_cursor()
+        self.cursor = index
+
+    def validate_cursor(self, index: int) -> int:
+        return max(0, min(index, len(self.shown) - 1))
+
+    def watch_cursor(self) -> None:
         self.refresh()
+        if not self.shown:
+            return
+        self._scroll_to_cursor()
         entry = self.shown[self.cursor]
         if entry.location.uri != self._announced:  # not on every filter keystroke: it refetches details
             self._announced = entry.location.uri
@@ -244,6 +289,14 @@ class LevelTable(ScrollView, can_focus=True):
         entry = self.highlighted_entry
         if entry is not None:
             self.post_message(self.RowSelected(self, entry))
+
+    def action_into(self) -> None:
+        entry = self.highlighted_entry
+        if entry is not None and entry.is_dir:
+            self.post_message(self.IntoRequested(self, entry))
+
+    def action_up(self) -> None:
+        self.post_message(self.UpRequested(self))
 
     def on_click(self, event: events.Click) -> None:
         index = self.scroll_offset.y + event.y - 1
@@ -294,6 +347,7 @@ class LevelTable(ScrollView, can_focus=True):
 
     def _row_segments(self, index: int) -> list[Segment]:
         entry = self.shown[index]
+        mark = self.marks.get(entry.location)
         base = self.rich_style
         if index % 2:
             base += self.get_component_rich_style("level-table--even-row")
@@ -301,7 +355,10 @@ class LevelTable(ScrollView, can_focus=True):
         updated = "" if self.stable_display else format_time(entry.updated)
         cells = [
             (_fit(entry.name, self.shown_name_width), FOLDER_STYLE if entry.is_dir else None),
-            (_fit(entry.kind.value if entry.kind else "", COLUMNS[0].width), KIND_STYLE),
+            (
+                _fit(mark.text if mark else "", COLUMNS[0].width),
+                CONTRADICTED_STYLE if mark and mark.contradicted else KIND_STYLE,
+            ),
             (_fit(format_size(entry.size), COLUMNS[1].width, right=True), None),
             (_fit(updated, COLUMNS[2].width), None),
         ]
@@ -329,12 +386,9 @@ class LevelTable(ScrollView, can_focus=True):
         self._index = {e.location.uri: i for i, e in enumerate(self.shown)}
         self._resize()
         position = self._index.get(keep, 0) if keep else 0
-        if self.shown:
-            self.move_cursor(position)
-        else:
-            self.cursor = 0
+        if not self.shown:
             self._announced = None
-            self.refresh()
+        self.cursor = position
 
     def _fit_name_column(self, entries: Iterable[Entry]) -> None:
         longest = max((cell_len(e.name) for e in entries), default=0)

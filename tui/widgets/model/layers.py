@@ -14,9 +14,9 @@ from textual.events import Resize
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
+from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import Layer, ModelInfo
 from tui.formatting import yes_no
-from tui.storage import ArtifactKind
 from tui.widgets.columns import Column, middle_ellipsis, natural_width, set_columns
 from tui.widgets.row_table import RowTable
 

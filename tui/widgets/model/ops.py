@@ -11,9 +11,9 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import ModelInfo
 from tui.formats.ops import CHECKPOINT_OPS, flagged_ops
-from tui.storage import ArtifactKind
 from tui.widgets.row_table import RowTable
 
 ORDERS = ("count", "name")

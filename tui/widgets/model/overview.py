@@ -11,10 +11,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.errors import TfscopeError
+from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import ModelInfo
 from tui.formats.report import load_verdict
-from tui.formatting import format_size
-from tui.storage import ArtifactKind
+from tui.formatting import format_size, printable
 from tui.widgets.error_text import error_text
 
 FILES_SHOWN = 50
@@ -58,8 +58,8 @@ class OverviewTab(VerticalScroll):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
-        table.add_row("Format", info.kind.value)
-        table.add_row("URI", info.uri)
+        table.add_row("Format", info.kind.label)
+        table.add_row("URI", printable(info.uri))
         if info.kind is ArtifactKind.KERAS:
             table.add_row("Size on storage", f"{format_size(info.size)}, a zip of {len(info.files)} members")
         else:
