@@ -12,6 +12,7 @@ import re
 import struct
 from collections import deque
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from google.protobuf import message as proto_message
 
@@ -21,6 +22,9 @@ from tui.formats.limits import Budget
 from tui.formats.model_info import ModelInfo, Variable
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import Entry, Location, Store
+
+if TYPE_CHECKING:
+    from tensorboard.compat.proto.trackable_object_graph_pb2 import TrackableObjectGraph
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_BYTES = 48
@@ -65,14 +69,20 @@ def read_checkpoint(store: Store, location: Location, siblings: list[Entry], bud
             entries[key.decode("utf-8", errors="replace")] = proto
     if header is None:
         raise CorruptArtifactError(f"{entry.location.uri} has no bundle header: not a TF checkpoint index.")
-    groups = _groups_from_object_graph(store, folder, names, prefix, header, entries.get(OBJECT_GRAPH_KEY), budget)
-    for name, bundle in entries.items():
-        if name == OBJECT_GRAPH_KEY:
+    graph = _read_object_graph(store, names, prefix, header, entries.get(OBJECT_GRAPH_KEY))
+    groups, model_names = _read_groups(graph, budget) if graph else ({}, {})
+    for saved_as, bundle in entries.items():
+        if saved_as == OBJECT_GRAPH_KEY:
             continue
         shape = tuple(d or 0 for d in (shape_of(bundle.shape) or ()))  # type: ignore[attr-defined]
-        group = groups.get(name) or _group_by_name(name)
-        info.variables.append(Variable(name.removesuffix(VALUE_SUFFIX), shape,
-                                       dtype_name(bundle.dtype), None, group))  # type: ignore[attr-defined]  # fmt: skip
+        group = groups.get(saved_as) or _group_by_name(saved_as)
+        name = model_names.get(saved_as, saved_as).removesuffix(VALUE_SUFFIX)
+        info.variables.append(Variable(name, shape, dtype_name(bundle.dtype), None, group))  # type: ignore[attr-defined]
+    renamed = [k for k in model_names if k in entries]
+    if renamed:  # whoever reads a value by key (tf.train.load_checkpoint) must know where it is
+        under = ", ".join(sorted({k.removesuffix(VALUE_SUFFIX).rsplit("/", 1)[0] + "/" for k in renamed}))
+        info.details["Checkpoint keys"] = (f"{len(renamed)} model variables are saved under {under}; "
+                                           "shown by their path through the model")  # fmt: skip
     return info
 
 
@@ -84,23 +94,12 @@ def _group_by_name(key: str) -> str:
     return "model"
 
 
-def _groups_from_object_graph(
-    store: Store,
-    folder: Location,
-    names: dict[str, Entry],
-    prefix: str,
-    header: object,
-    graph_entry: object | None,
-    budget: Budget,
-) -> dict[str, str]:
-    """checkpoint key -> "model", "optimizer" or "other", from the saved object graph.
-
-    Names alone mislead: a Keras 3 optimizer tracks the model's variables, so they can be saved
-    under `optimizer/_trainable_variables/N`. The graph says what belongs to the model (reachable
-    from a root child other than the optimizer) and which variables are optimizer slots.
-    """
+def _read_object_graph(
+    store: Store, names: dict[str, Entry], prefix: str, header: object, graph_entry: object | None
+) -> TrackableObjectGraph | None:
+    """The saved object graph, from the data shard; None where it is missing or damaged (names then guide)."""
     if graph_entry is None:
-        return {}
+        return None
     from tensorboard.compat.proto import trackable_object_graph_pb2
 
     shards = max(1, header.num_shards)  # type: ignore[attr-defined]
@@ -108,39 +107,60 @@ def _groups_from_object_graph(
     offset, size = graph_entry.offset, graph_entry.size  # type: ignore[attr-defined]
     shard = names.get(shard_name)
     if shard is None or offset < 0 or size <= 0 or size > MAX_GRAPH_BYTES or offset + size > (shard.size or 0):
-        return {}  # a missing shard, or sizes that lie: fall back to names
+        return None  # a missing shard, or sizes that lie
     try:
         raw = store.read_range(shard.location, offset, size)
         length, pos = _varint(raw, 0, shard.location.uri)
         graph = trackable_object_graph_pb2.TrackableObjectGraph()
         graph.ParseFromString(raw[pos + 4 : pos + 4 + length])  # a string tensor: length, crc32c, bytes
     except (CorruptArtifactError, NotFoundError, proto_message.DecodeError):
-        return {}  # fall back to names
+        return None
+    return graph if len(graph.nodes) else None
+
+
+def _read_groups(graph: TrackableObjectGraph, budget: Budget) -> tuple[dict[str, str], dict[str, str]]:
+    """Each checkpoint key's group ("model", "optimizer" or "other"), and model variables' names.
+
+    Names alone mislead: a Keras 3 optimizer tracks the model's variables, and TF keys each variable
+    by its shortest path from the root, so they can be saved under `optimizer/_trainable_variables/N`.
+    The graph says what belongs to the model (reachable from a root child other than the optimizer),
+    by which path (the second dict: key -> that path's key, where the two differ), and which
+    variables are optimizer slots.
+    """
     count = len(graph.nodes)
-    if not count:
-        return {}
     budget.spend(count, on="object graph nodes")
     slots = {slot.slot_variable_node_id for node in graph.nodes for slot in node.slot_variables}
     # The model is what the root reaches without passing an optimizer edge: a compiled Keras model
-    # tracks its optimizer, whose iteration counter and moments are not the model's.
-    model_nodes: set[int] = set()
-    todo = deque(c for c in graph.nodes[0].children if not is_optimizer_edge(c.local_name))
+    # tracks its optimizer, whose iteration counter and moments are not the model's. Breadth first,
+    # so each node's path is its shortest through the model, as TF builds keys.
+    paths: dict[int, str] = {}
+    todo = deque((c, _escape(c.local_name)) for c in graph.nodes[0].children if not is_optimizer_edge(c.local_name))
     while todo:
-        child = todo.pop()
+        child, path = todo.popleft()
         budget.spend(1, on="object graph edges")
-        if not 0 <= child.node_id < count or child.node_id in model_nodes or child.node_id in slots:
+        if not 0 <= child.node_id < count or child.node_id in paths or child.node_id in slots:
             continue
-        model_nodes.add(child.node_id)
-        todo.extend(c for c in graph.nodes[child.node_id].children if not is_optimizer_edge(c.local_name))
-    groups = {}
+        paths[child.node_id] = path
+        todo.extend((c, f"{path}/{_escape(c.local_name)}") for c in graph.nodes[child.node_id].children
+                    if not is_optimizer_edge(c.local_name))  # fmt: skip
+    groups, model_names = {}, {}
     for node_id, node in enumerate(graph.nodes):
         for attribute in node.attributes:
-            if node_id in model_nodes:
-                groups[attribute.checkpoint_key] = "model"
+            key = attribute.checkpoint_key
+            if node_id in paths:
+                groups[key] = "model"
+                path, attributes, name = key.partition("/.ATTRIBUTES/")
+                if attributes and path != paths[node_id]:
+                    model_names[key] = f"{paths[node_id]}{attributes}{name}"
             elif node_id in slots or node_id != 0:
-                by_name = _group_by_name(attribute.checkpoint_key)
-                groups[attribute.checkpoint_key] = "optimizer" if by_name == "model" else by_name
-    return groups
+                by_name = _group_by_name(key)
+                groups[key] = "optimizer" if by_name == "model" else by_name
+    return groups, model_names
+
+
+def _escape(local_name: str) -> str:
+    """An object-graph edge's name as TF writes it in a key (its '.' and '/' would read as separators)."""
+    return local_name.replace(".", "..").replace("/", ".S")
 
 
 def is_optimizer_edge(name: str) -> bool:

@@ -120,9 +120,12 @@ def to_text(info: ModelInfo) -> str:
     if info.layers:
         lines += ["", f"layers ({len(info.layers)})"]
         lines += _layer_lines(info.layers, "  ")
-    model_vars = info.model_variables
     if info.variables:
-        lines += ["", f"variables ({len(model_vars)} model, {len(info.variables) - len(model_vars)} other)"]
+        # Counted by the group names the rows show: optimizer state lumped into "other" contradicted them.
+        groups = sorted({v.group for v in info.variables} - {"model"})
+        counts = [f"{len(info.model_variables)} model"]
+        counts += [f"{sum(v.group == group for v in info.variables)} {group}" for group in groups]
+        lines += ["", f"variables ({', '.join(counts)})"]
         for v in sorted(info.variables, key=lambda v: -(v.size))[:20]:
             lines.append(f"  {v.name:<48} {v.dtype:<8} {_shape_text(tuple(v.shape)):<20} {v.group}")
         if len(info.variables) > 20:
