@@ -59,8 +59,11 @@ def test_the_child_dies_with_its_host() -> None:
 
 def test_a_run_after_the_child_died_says_the_model_is_gone(zoo: Path, host: RuntimeHost) -> None:
     host.load(str(zoo / "saved/exported"), ArtifactKind.SAVED_MODEL)
-    host._process.kill()  # type: ignore[union-attr]
-    host._process.wait()  # type: ignore[union-attr]
+    assert host.pid is not None
+    os.kill(host.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while host.running and time.monotonic() < deadline:
+        time.sleep(0.05)
     with pytest.raises(RuntimeRequestError) as caught:
         host.run(RunRequest("serving_default"))
     assert caught.value.title == "No model loaded" and "press l" in caught.value.fix.lower()

@@ -72,6 +72,11 @@ class RuntimeHost:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The TensorFlow child's process id while it runs (to find it in `top`), else None."""
+        return self._process.pid if self.running and self._process is not None else None
+
     def start(self) -> None:
         if self.running:
             return
