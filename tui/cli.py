@@ -33,7 +33,7 @@ def storage_options() -> argparse.ArgumentParser:
 
 
 def loading_options() -> argparse.ArgumentParser:
-    """--cache-dir, --no-cache and --unsafe: how a model is fetched and loaded."""
+    """--cache-dir, --no-cache, --unsafe and --allow-findings: how a model is fetched and loaded."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("loading")
     group.add_argument("--cache-dir", type=Path, help="where downloaded models are kept (default: user cache)")
@@ -41,6 +41,9 @@ def loading_options() -> argparse.ArgumentParser:
     group.add_argument("--unsafe", action="store_true",
                        help="allow loading models that run Python code (Keras Lambda layers) or read files "
                        "on this machine: only for files you trust")  # fmt: skip
+    group.add_argument("--allow-findings", action="store_true",
+                       help="load models whose graph reads, writes or lists files, reaches the network or runs "
+                       "Python (`inspect` lists these findings): only for models you trust")  # fmt: skip
     return parser
 
 

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.formats.inspect import inspect_model
     from tui.launch import open_cache, open_stores
     from tui.runtime.host import RuntimeHost
-    from tui.runtime.preflight import check_run
+    from tui.runtime.preflight import check_findings, check_run
     from tui.runtime.protocol import RunRequest
     from tui.runtime.session import load_model
     from tui.storage import parse_location
@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         stores = open_stores(settings)
         info = inspect_model(stores.for_location(location), location)
         inputs = parse_inputs(args.input, args.shape)
+        check_findings(info, args.allow_findings)
         signature = check_run(info, args.signature, inputs)  # before TensorFlow's 2.5 s, not after
         inputs = {name: fetched(source, stores, inputs_dir) for name, source in inputs.items()}
         location = info.location  # a folder named without its slash resolves to the folder

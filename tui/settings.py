@@ -24,6 +24,8 @@ class Settings:
     stable_display: bool = False
     unsafe: bool = False
     """Allow loading models that run Python code (Keras Lambda layers), after a confirmation."""
+    allow_findings: bool = False
+    """Load models whose graph acts on this machine (files, network, Python) without asking first."""
     cache_dir: Path | None = None
     """Where downloaded models are kept; None: the user cache folder."""
     no_cache: bool = False
@@ -37,6 +39,7 @@ class Settings:
         """What any command's parsed options describe (options a command lacks keep their defaults)."""
         return cls(
             start=args.location, project=args.project, anonymous=args.anonymous,
-            unsafe=getattr(args, "unsafe", False), cache_dir=getattr(args, "cache_dir", None),
+            unsafe=getattr(args, "unsafe", False), allow_findings=getattr(args, "allow_findings", False),
+            cache_dir=getattr(args, "cache_dir", None),
             no_cache=getattr(args, "no_cache", False), prewarm=not getattr(args, "no_prewarm", False),
         )  # fmt: skip

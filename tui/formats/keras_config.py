@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tui.formats.limits import as_dict, as_list, as_str
-from tui.formats.model_info import Layer
+from tui.formats.model_info import Finding, Layer
 from tui.formatting import format_shape
 
 MODEL_CLASSES = {"Functional", "Sequential", "Model"}
@@ -153,6 +153,15 @@ def custom_objects(config: Any) -> list[str]:
         for value in config:
             found.extend(custom_objects(value))
     return list(dict.fromkeys(found))
+
+
+KERAS_LOAD = "at load, only with --unsafe (safe_mode off)"
+"""When a Lambda layer's code runs: keras.saving.load_model refuses it under safe mode (the default)."""
+
+
+def lambda_findings(config: Any, when: str) -> list[Finding]:
+    """A Lambda layer holds Python bytecode (marshalled): it runs Python with safe_mode off."""
+    return [Finding("Lambda", "python", None, when, f"layer {name}") for name in lambda_layers(config)]
 
 
 def lambda_layers(config: Any) -> list[str]:

@@ -13,7 +13,14 @@ import zipfile
 from typing import Any, BinaryIO, cast
 
 from tui.errors import CorruptArtifactError
-from tui.formats.keras_config import custom_objects, lambda_layers, layers_from_config, snake_case
+from tui.formats.keras_config import (
+    KERAS_LOAD,
+    custom_objects,
+    lambda_findings,
+    lambda_layers,
+    layers_from_config,
+    snake_case,
+)
 from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
 from tui.formats.model_info import Layer, ModelInfo, Need, Variable
@@ -76,6 +83,7 @@ def read_keras(
     info.variables = [_variable(path, shape, dtype, names) for path, (shape, dtype) in shapes.items()]
     info.needs.extend(Need.custom_object(name) for name in custom_objects(config))
     info.needs.extend(Need.lambda_layer(name) for name in lambda_layers(config))
+    info.findings.extend(lambda_findings(config, KERAS_LOAD))
     return info
 
 

@@ -111,6 +111,31 @@ class Need:
         return cls("local_file", f"reading {target} on this machine ({how})")
 
 
+@dataclass(frozen=True)
+class Finding:
+    """Something the model can do to the machine it runs on, and when (see formats/capabilities.py)."""
+
+    name: str
+    """The op type (`ReadFile`), or the Keras layer class (`Lambda`)."""
+    capability: str
+    """file_read, file_write, file_list, file_map, network, stream or python."""
+    target: str | None
+    """The file, pattern, address or stream, where the model holds it as a constant."""
+    when: str
+    """`at load`, `when called: serving_default`, or `not reachable`."""
+    where: str
+    """The function and node (or the layer path) it is in."""
+
+    GATED = frozenset({"file_read", "file_write", "file_list", "file_map", "network", "python"})
+    """Capabilities that keep a model from loading until the user agrees (a stream to the console does not)."""
+
+    @property
+    def gated(self) -> bool:
+        """Loading waits for the user's yes. Not for code that cannot run (unreachable), nor for Lambda
+        layers, whose code runs only with --unsafe, which asks already."""
+        return self.capability in self.GATED and (self.when == "at load" or self.when.startswith("when called"))
+
+
 @dataclass
 class ModelInfo:
     """What a model is, read from its bytes without TensorFlow."""
@@ -132,6 +157,8 @@ class ModelInfo:
     details: dict[str, str] = field(default_factory=dict)
     """Format-specific facts: compile config, fingerprint, checkpoint paths..."""
     needs: list[Need] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    """What it can do to this machine (files, network, streams, Python), and when: see capabilities.py."""
     """What loading it requires beyond the usual: custom objects, unsafe deserialization, Python code."""
     bytes_read: int | None = None
     """Bytes fetched from storage to build this, when the store counts them (GCS does)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.formats.kinds import ArtifactKind
-from tui.formats.model_info import Layer, ModelInfo, TensorSpec
+from tui.formats.model_info import Finding, Layer, ModelInfo, TensorSpec
 from tui.formats.ops import flagged_ops
 from tui.formatting import format_shape, format_size, printable
 
@@ -83,6 +83,10 @@ def to_json(info: ModelInfo) -> dict[str, Any]:
         "params_by_dtype": {d: {"params": n, "bytes": b} for d, (n, b) in info.params_by_dtype().items()},
         "ops": info.ops,
         "flagged_ops": flagged_ops(info.ops),
+        "findings": [
+            {"name": f.name, "capability": f.capability, "target": f.target, "when": f.when, "where": f.where}
+            for f in info.findings
+        ],  # fmt: skip
         "assets": info.assets,
         "details": info.details,
         "needs": [{"kind": n.kind, "detail": n.detail} for n in info.needs],
@@ -130,12 +134,37 @@ def to_text(info: ModelInfo) -> str:
             lines.append(f"  {v.name:<48} {v.dtype:<8} {_shape_text(tuple(v.shape)):<20} {v.group}")
         if len(info.variables) > 20:
             lines.append(f"  ... {len(info.variables) - 20} more (--json lists all)")
+    if info.findings:
+        gated = sum(f.gated for f in info.findings)
+        lines += ["", f"findings ({len(info.findings)}; {gated} keep it from loading without consent)"]
+        lines += ["  " + line for line in finding_lines(info.findings)]
     if info.ops:
         flagged = flagged_ops(info.ops)
         lines += ["", f"ops ({sum(info.ops.values()):,} in {len(info.ops)} types)"]
         for op, count in info.ops.items():
             lines.append(f"  {op:<32} {count:>6}" + (f"  ! {flagged[op]}" if op in flagged else ""))
     return "\n".join(lines)
+
+
+CAPABILITY_WORDS = {
+    "file_read": "reads files",
+    "file_write": "writes files",
+    "file_list": "lists files",
+    "file_map": "maps a file into memory",
+    "network": "reaches the network",
+    "stream": "writes to a stream",
+    "python": "runs Python",
+}
+
+
+def finding_lines(findings: list[Finding]) -> list[str]:
+    """One line each: `ReadFile  reads files  /etc/passwd  at load  (in fn/node)`."""
+    lines = []
+    for f in findings:
+        what = CAPABILITY_WORDS.get(f.capability, f.capability)
+        target = printable(f.target or "(computed)")
+        lines.append(f"{f.name:<20} {what:<24} {target:<28} {f.when}  (in {printable(f.where)})")
+    return lines
 
 
 def _layer_lines(layers: list[Layer], indent: str) -> list[str]:

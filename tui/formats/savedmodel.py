@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
@@ -11,11 +11,12 @@ from google.protobuf import message as proto_message
 from google.protobuf import text_format
 
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
+from tui.formats.capabilities import INIT_OP_SIGNATURE, graph_findings
 from tui.formats.checkpoint import is_optimizer_edge
 from tui.formats.keras_config import layers_from_config
 from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
-from tui.formats.model_info import Layer, ModelInfo, Need, Signature, TensorSpec, Variable
+from tui.formats.model_info import Finding, Layer, ModelInfo, Need, Signature, TensorSpec, Variable
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import Entry, Location, Store
 
@@ -26,8 +27,8 @@ SIDE_FILES = ("fingerprint.pb", "keras_metadata.pb")
 """Read alongside saved_model.pb when present: the fingerprint and a Keras 2 model's layer metadata."""
 MAX_PROTO_BYTES = 512 * 1024 * 1024
 """Larger graph files (frozen constants) are refused: parsing them would need that much memory again."""
-INIT_OP_SIGNATURE = "__saved_model_init_op"
-"""A signature TF adds for table initialisers: hidden unless asked for."""
+TF_KERAS_LOAD = "if loaded with tf_keras.models.load_model (tfscope loads with tf.saved_model.load)"
+"""A Keras 2 Lambda layer in keras_metadata.pb: its bytecode runs only when Keras rebuilds the model."""
 
 
 def read_saved_model(
@@ -89,8 +90,17 @@ def read_saved_model(
         info.layers, keras_version = _keras_metadata_layers(side["keras_metadata.pb"], info.variables, budget)
         if keras_version:
             info.versions["Keras"] = keras_version
+        info.findings.extend(Finding("Lambda", "python", None, TF_KERAS_LOAD, f"layer {layer.name}")
+                             for layer in _all_layers(info.layers) if layer.class_name == "Lambda")  # fmt: skip
     info.needs.extend(_python_ops(info.ops))
+    info.findings[:0] = graph_findings(first, budget)
     return info
+
+
+def _all_layers(layers: list[Layer]) -> Iterator[Layer]:
+    for layer in layers:
+        yield layer
+        yield from _all_layers(layer.children)
 
 
 def _parse_saved_model(

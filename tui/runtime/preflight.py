@@ -19,6 +19,23 @@ KERAS_CALL = "call"
 SOURCES = "zeros, ones, random, uniform, normal, JSON data like [[1, 2]], FILE.npy or FILE.npz:KEY"
 
 
+class FindingsRefusedError(TfscopeError):
+    title = "Refused: the model acts on this machine"
+
+
+def check_findings(info: ModelInfo, allowed: bool) -> None:
+    """Refuse a model whose graph reads, writes or lists files, reaches the network or runs Python when
+    loaded or called, unless the user said so (--allow-findings)."""
+    from tui.formats.report import finding_lines
+
+    gated = [f for f in info.findings if f.gated]
+    if gated and not allowed:
+        raise FindingsRefusedError(
+            f"{info.uri} can act on this machine:\n" + "\n".join("  " + line for line in finding_lines(gated)),
+            "Check what it does (`tfscope inspect`), and load it only if you trust who saved it: add --allow-findings.",
+        )
+
+
 @dataclass(frozen=True)
 class Expected:
     """One input as the runtime will name it; `shape` None where the metadata does not say."""

@@ -8,6 +8,7 @@ from textual import on, work
 from textual.worker import get_current_worker
 
 from tui.formats.limits import InspectionCancelled
+from tui.formats.report import finding_lines
 from tui.formatting import format_size
 from tui.messages import LoadProgressed, ModelLoaded
 from tui.runtime.host import RuntimeCancelledError
@@ -42,11 +43,26 @@ class ModelLoading(ModelScreenState):
 
             def answered(yes: bool | None) -> None:
                 if yes:
-                    self._start_load()
+                    self._ask_about_findings()
 
             self.app.push_screen(ConfirmScreen("Load with safe mode off?", UNSAFE_RISK.format(risks=risks)), answered)
             return
-        self._start_load()
+        self._ask_about_findings()
+
+    def _ask_about_findings(self) -> None:
+        """A graph that reads, writes or lists files, reaches the network or runs Python loads after a yes."""
+        assert self.info is not None
+        gated = [f for f in self.info.findings if f.gated]
+        if not gated or self.services.settings.allow_findings:
+            self._start_load()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._start_load()
+
+        question = FINDINGS_RISK.format(listing="\n".join(finding_lines(gated)))
+        self.app.push_screen(ConfirmScreen("Load a model that acts on this machine?", question), answered)
 
     def _start_load(self) -> None:
         runtime = self.services.runtime
@@ -129,3 +145,7 @@ SAFE_MODE_NOTICE = (
     "only if you trust who saved it."
 )
 UNSAFE_RISK = "Loading it means {risks}: only for models from people you trust."
+FINDINGS_RISK = (
+    "Its graph can do this on this machine, in tfscope's TensorFlow process:\n{listing}\n\n"
+    "Load it only if you trust who saved it."
+)
