@@ -26,11 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from tui.formats.limits import Budget
-from tui.formats.model_info import Finding
+from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, WHEN_CALLED, Finding
 
 TABLE_PATH = Path(__file__).with_name("op_capabilities.json")
-AT_LOAD = "at load"
-NOT_REACHABLE = "not reachable"
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 """A signature TF adds for what loading runs (table initialisers): hidden from the signatures list."""
 LOAD_TIME_COLLECTIONS = ("saved_model_main_op", "legacy_init_op", "table_initializer", "saved_model_assets")
@@ -77,7 +75,7 @@ def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
     called: dict[str, _Reach] = {}
     for name, signature in sorted(meta_graph.signature_def.items()):
         if name != INIT_OP_SIGNATURE:
-            called[name] = graph.reach(_tensor_node(t.name) for t in signature.outputs.values())
+            called[name] = graph.reach(_input_node(t.name) for t in signature.outputs.values())
     findings = []
     for scope, node in graph.all_nodes():
         capability = table.ops.get(node.op)
@@ -93,7 +91,7 @@ def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
         else:
             callers = [name for name, reach in called.items() if reach.holds(scope, node.name)]
             if callers:
-                when = "when called: " + ", ".join(callers)
+                when = WHEN_CALLED + ", ".join(callers)
         kind, target = _target(graph, scope, node, capability)
         findings.append(Finding(node.op, kind, target, when, where))
     findings.sort(key=lambda f: (f.when != AT_LOAD, f.when == NOT_REACHABLE, f.capability, f.name, f.where))
@@ -177,24 +175,20 @@ def _input_node(name: str) -> str:
     return name.lstrip("^").split(":", 1)[0]
 
 
-def _tensor_node(tensor: str) -> str:
-    return _input_node(tensor)
-
-
 def _saver_roots(meta_graph: Any) -> list[str]:
     saver = meta_graph.saver_def
-    return [_tensor_node(n) for n in (saver.save_tensor_name, saver.restore_op_name) if n]
+    return [_input_node(n) for n in (saver.save_tensor_name, saver.restore_op_name) if n]
 
 
 def _load_roots(meta_graph: Any) -> list[str]:
-    roots = [_tensor_node(t.name) for t in meta_graph.signature_def[INIT_OP_SIGNATURE].outputs.values()] \
+    roots = [_input_node(t.name) for t in meta_graph.signature_def[INIT_OP_SIGNATURE].outputs.values()] \
         if INIT_OP_SIGNATURE in meta_graph.signature_def else []  # fmt: skip
     if meta_graph.saver_def.restore_op_name:
-        roots.append(_tensor_node(meta_graph.saver_def.restore_op_name))
+        roots.append(_input_node(meta_graph.saver_def.restore_op_name))
     for key in LOAD_TIME_COLLECTIONS:
         if key in meta_graph.collection_def:
             collection = meta_graph.collection_def[key]
-            roots.extend(_tensor_node(n) for n in collection.node_list.value)
+            roots.extend(_input_node(n) for n in collection.node_list.value)
     return roots
 
 

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
 from tui.formats.limits import Budget, TooComplexError
-from tui.formats.model_info import Layer, ModelInfo, printable_copy
+from tui.formats.model_info import ModelInfo, printable_copy, walk_layers
 from tui.formats.registry import (
     FORMATS,
     SNIFF_BYTES,
@@ -96,17 +96,13 @@ def _inspect(
 
 
 def _check_rows(info: ModelInfo) -> None:
-    counts = {"layers": _count_layers(info.layers), "variables": len(info.variables), "op types": len(info.ops),
-              "signatures": len(info.signatures)}  # fmt: skip
+    counts = {"layers": sum(1 for _ in walk_layers(info.layers)), "variables": len(info.variables),
+              "op types": len(info.ops), "signatures": len(info.signatures)}  # fmt: skip
     for what, count in counts.items():
         if count > MAX_ROWS[what]:
             raise TooComplexError(
                 f"{info.uri} lists {count:,} {what}; real models have far fewer: refused as crafted or damaged.",
             )
-
-
-def _count_layers(layers: list[Layer]) -> int:
-    return sum(1 + _count_layers(layer.children) for layer in layers)
 
 
 def _made_printable(callback: PartialCallback | None) -> PartialCallback | None:
@@ -117,12 +113,11 @@ def _made_printable(callback: PartialCallback | None) -> PartialCallback | None:
 
 
 def _inspect_folder(store: Store, folder: Location, budget: Budget, stats: TransferStats | None) -> ModelInfo:
-    prefetching = [f for f in FORMATS if f.prefetch is not None]
     with ThreadPoolExecutor(4, thread_name_prefix="tfscope-prefetch") as pool:
         prefetched: dict[str, Future[bytes]] = {}
-        for fmt in prefetching:  # started before the listing returns: a round trip saved on a distant bucket
-            assert fmt.prefetch is not None
-            prefetched.update(fmt.prefetch(store, folder, pool))
+        for fmt in FORMATS:  # started before the listing returns: a round trip saved on a distant bucket
+            if fmt.prefetch is not None:
+                prefetched.update(fmt.prefetch(store, folder, pool))
         files = _list_files(store, folder, budget)
         if not files:
             raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -111,6 +112,11 @@ class Need:
         return cls("local_file", f"reading {target} on this machine ({how})")
 
 
+AT_LOAD = "at load"
+WHEN_CALLED = "when called: "
+NOT_REACHABLE = "not reachable"
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something the model can do to the machine it runs on, and when (see formats/capabilities.py)."""
@@ -133,7 +139,14 @@ class Finding:
     def gated(self) -> bool:
         """Loading waits for the user's yes. Not for code that cannot run (unreachable), nor for Lambda
         layers, whose code runs only with --unsafe, which asks already."""
-        return self.capability in self.GATED and (self.when == "at load" or self.when.startswith("when called"))
+        return self.capability in self.GATED and (self.when == AT_LOAD or self.when.startswith(WHEN_CALLED))
+
+
+def walk_layers(layers: list[Layer]) -> Iterator[Layer]:
+    """Every layer, nested models' layers included, parents first."""
+    for layer in layers:
+        yield layer
+        yield from walk_layers(layer.children)
 
 
 @dataclass

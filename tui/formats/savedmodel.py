@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
@@ -16,7 +16,7 @@ from tui.formats.checkpoint import is_optimizer_edge
 from tui.formats.keras_config import layers_from_config
 from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
-from tui.formats.model_info import Finding, Layer, ModelInfo, Need, Signature, TensorSpec, Variable
+from tui.formats.model_info import Finding, Layer, ModelInfo, Need, Signature, TensorSpec, Variable, walk_layers
 from tui.formats.protos import dtype_name, message, shape_of
 from tui.storage import Entry, Location, Store
 
@@ -91,16 +91,10 @@ def read_saved_model(
         if keras_version:
             info.versions["Keras"] = keras_version
         info.findings.extend(Finding("Lambda", "python", None, TF_KERAS_LOAD, f"layer {layer.name}")
-                             for layer in _all_layers(info.layers) if layer.class_name == "Lambda")  # fmt: skip
+                             for layer in walk_layers(info.layers) if layer.class_name == "Lambda")  # fmt: skip
     info.needs.extend(_python_ops(info.ops))
     info.findings[:0] = graph_findings(first, budget)
     return info
-
-
-def _all_layers(layers: list[Layer]) -> Iterator[Layer]:
-    for layer in layers:
-        yield layer
-        yield from _all_layers(layer.children)
 
 
 def _parse_saved_model(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from tui.errors import TfscopeError
 from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import ModelInfo, Shape
+from tui.formats.report import finding_lines
 from tui.formatting import format_shape
 from tui.runtime.protocol import InputSource
 
@@ -26,8 +27,6 @@ class FindingsRefusedError(TfscopeError):
 def check_findings(info: ModelInfo, allowed: bool) -> None:
     """Refuse a model whose graph reads, writes or lists files, reaches the network or runs Python when
     loaded or called, unless the user said so (--allow-findings)."""
-    from tui.formats.report import finding_lines
-
     gated = [f for f in info.findings if f.gated]
     if gated and not allowed:
         raise FindingsRefusedError(

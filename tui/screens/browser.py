@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import TfscopeError
+from tui.formats.kinds import ArtifactKind
 from tui.formats.registry import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name, kinds_by_name
 from tui.formatting import format_count, format_size, printable
 from tui.messages import (
@@ -41,9 +42,9 @@ CACHED_LEVELS = 32
 LEARNED_MARKS = 10_000
 
 
-def _name_marks(entries: list[Entry]) -> dict[Location, Mark]:
-    """What objects' names say they are, until their bytes are read."""
-    return {location: Mark(kind) for location, kind in kinds_by_name(entries).items()}
+def _marks(kinds: dict[Location, ArtifactKind]) -> dict[Location, Mark]:
+    """Row marks for what objects' names say they are, until their bytes are read."""
+    return {location: Mark(kind) for location, kind in kinds.items()}
 
 
 class BrowserScreen(Screen[None]):
@@ -252,7 +253,7 @@ class BrowserScreen(Screen[None]):
             self.navigate(where.parent, highlight=where.uri)
             self.open_model(where)
         else:
-            self._show_level(where, resolved.first_page, _name_marks(resolved.first_page), highlight=None,
+            self._show_level(where, resolved.first_page, _marks(kinds_by_name(resolved.first_page)), highlight=None,
                              done=False)  # fmt: skip
             self._list_level(where, resolved.rest, listed=len(resolved.first_page))
 
@@ -260,7 +261,7 @@ class BrowserScreen(Screen[None]):
     def page_listed(self, message: PageListed) -> None:
         if message.location != self.location:
             return  # a stale page from a folder we already left
-        marks = self._with_learned(message.entries, {loc: Mark(kind) for loc, kind in message.kinds.items()})
+        marks = self._with_learned(message.entries, _marks(message.kinds))
         if message.first:
             self.table.show_entries(message.entries, marks, keep=self._pending_cursor)
         else:

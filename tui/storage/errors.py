@@ -30,6 +30,11 @@ SIGN_IN_FIX = (
 )
 
 
+def emulator_host() -> str | None:
+    """The emulator URL from STORAGE_EMULATOR_HOST, if one is configured."""
+    return os.environ.get(EMULATOR_ENV) or None
+
+
 class translated:  # noqa: N801 - used as `with translated(location):`, like contextlib's suppress
     """Raise the TfscopeError a user should see instead of a library's exception on `location`.
 
@@ -136,7 +141,7 @@ def translate_gcs_error(
             title="Connection lost",
         )
     if _is_network_error(exc):
-        host = os.environ.get(EMULATOR_ENV)
+        host = emulator_host()
         if host:
             return EmulatorNotRunningError(
                 f"Nothing answers at {host} (STORAGE_EMULATOR_HOST).",

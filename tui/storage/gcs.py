@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from tui.errors import NoCredentialsError, NotFoundError
 from tui.storage.base import PAGE_SIZE, Entry, ObjectStat, TransferStats
-from tui.storage.errors import EMULATOR_ENV, STALL_SECONDS, translated
+from tui.storage.errors import STALL_SECONDS, emulator_host, translated
 from tui.storage.ranged import BlockCachedReader
 from tui.storage.uri import GCS_SCHEME, Location
 
@@ -31,11 +31,6 @@ CONNECT_SECONDS = 3.05
 BUCKET_METADATA_ENV = "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA"
 """google-cloud-storage 3.17 GETs each bucket's metadata in a background thread to label OpenTelemetry
 spans, even with tracing off: one more request per bucket, and a 403 for viewer-only accounts."""
-
-
-def emulator_host() -> str | None:
-    """The emulator URL from STORAGE_EMULATOR_HOST, if one is configured."""
-    return os.environ.get(EMULATOR_ENV) or None
 
 
 class GcsStore:

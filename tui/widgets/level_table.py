@@ -166,7 +166,6 @@ class LevelTable(ScrollView, can_focus=True):
         self.marks: dict[Location, Mark] = {}
         """The model kind of each entry known to be (or named like) one."""
         self.name_width = NAME_MIN
-        self._by_uri: dict[str, Entry] = {}
         self._index: dict[str, int] = {}  # URI -> position in `shown`
         self._announced: str | None = None  # the URI last sent as RowHighlighted
 
@@ -178,7 +177,6 @@ class LevelTable(ScrollView, can_focus=True):
         self._announced = None  # a new level: its first highlighted row is news even if the URI is not
         self.marks = dict(marks or {})
         self.entries = list(entries)
-        self._by_uri = {e.location.uri: e for e in self.entries}
         self.name_width = NAME_MIN
         self._rebuild(keep)
 
@@ -186,7 +184,6 @@ class LevelTable(ScrollView, can_focus=True):
         """Add a page: appended in name order (the store's), inserted in place in the other orders."""
         self.marks.update(marks or {})
         self.entries.extend(entries)
-        self._by_uri.update((e.location.uri, e) for e in entries)
         key = _ORDER[self.sort_key]
         if key is not None:  # inserted in place, not re-sorted: a 100,000-object level arrives in 100 pages
             highlighted = self.highlighted_uri
@@ -226,9 +223,6 @@ class LevelTable(ScrollView, can_focus=True):
 
     def mark_of(self, location: Location) -> Mark | None:
         return self.marks.get(location)
-
-    def entry(self, uri: str) -> Entry | None:
-        return self._by_uri.get(uri)
 
     def index_of(self, uri: str) -> int | None:
         """Where the entry with this URI is shown, or None if it is not (filtered out, not listed yet)."""
