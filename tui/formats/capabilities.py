@@ -5,14 +5,18 @@ from `op_capabilities.json`, generated from TensorFlow's op registry by tests/ma
 and reviewed by hand. Each use of one in the graph or its function library is a Finding, placed:
 
 - "at load": reachable from what loading runs (the init op, the saver's restore, a resource's
-  `_create_resource` / `_initialize`, a saveable's restore function);
-- "when called: NAME": reachable from a signature (or another function the object graph exposes);
+  `_create_resource` / `_initialize` / `_destroy_resource`, a saveable's restore function);
+- "when called: NAME": reachable from a signature, or else from a function the object graph exposes
+  to whoever holds what tf.saved_model.load returns (`serve`, `model.__call__`: its path of child
+  names from the root). Signatures come first: they are what servers call, and a function behind one
+  is exposed under its own attribute name too;
 - "not reachable": in the library, called by nothing tfscope can see.
 
 Reachability follows data and control inputs in the graph and every function an attribute names
 (calls, control flow branches and loop bodies, dataset map/filter functions), so a ReadFile inside
 a While body inside a dataset's map function is found. Targets are shown where the graph holds them
-as constants (a Const, an Identity of one, a StringJoin of them).
+as constants: a Const, an Identity of one, a StringJoin of them, a function argument that every call
+passes the same constant (a nested tf.function) or that is bound to a captured constant or asset.
 """
 
 from __future__ import annotations
@@ -20,22 +24,39 @@ from __future__ import annotations
 import functools
 import json
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tui.formats.limits import Budget
-from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, WHEN_CALLED, Finding
+from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, Finding, when_called
 
 TABLE_PATH = Path(__file__).with_name("op_capabilities.json")
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 """A signature TF adds for what loading runs (table initialisers): hidden from the signatures list."""
 LOAD_TIME_COLLECTIONS = ("saved_model_main_op", "legacy_init_op", "table_initializer", "saved_model_assets")
 """TF1 collections whose ops run when the model is loaded."""
-LOAD_TIME_FUNCTIONS = ("_create_resource", "_initialize")
-"""A restored resource (a lookup table) runs these two of its functions while loading."""
+LOAD_TIME_FUNCTIONS = ("_create_resource", "_initialize", "_destroy_resource")
+"""A restored resource (a lookup table) runs the first two while loading and the last when it is freed:
+none waits for a call."""
 MAX_TARGET_DEPTH = 8
+CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+"""Ops that call their `f` with their inputs as its arguments, in order."""
+ATTR_DEFAULTS = {
+    ("PrintV2", "output_stream"): "stderr",
+    ("DecodeProtoV2", "descriptor_source"): "local://",
+    ("EncodeProto", "descriptor_source"): "local://",
+}
+"""Target attributes' defaults in TF's op registry: a SavedModel strips an attribute left at its default."""
+IN_MEMORY_DESCRIPTORS = ("local://", "bytes://")
+"""descriptor_source values that open no file: the linked-in proto pool, or a FileDescriptorSet inline."""
+SILENT_WHEN_EMPTY = frozenset(
+    {"DebugIdentity", "DebugIdentityV2", "DebugIdentityV3", "DebugNanCount", "DebugNumericSummary",
+     "FixedUnigramCandidateSampler"}
+)  # fmt: skip
+"""Ops whose target attribute, left empty, means they touch nothing: no debug URL to send or dump to,
+no vocabulary file (the unigrams are given instead)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,7 @@ def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
     for name, signature in sorted(meta_graph.signature_def.items()):
         if name != INIT_OP_SIGNATURE:
             called[name] = graph.reach(_input_node(t.name) for t in signature.outputs.values())
+    exposed: dict[str, _Reach] | None = None  # walked only when a finding needs it: most models have none
     findings = []
     for scope, node in graph.all_nodes():
         capability = table.ops.get(node.op)
@@ -85,14 +107,23 @@ def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
         if node.op in table.saver_ops and saver.holds(scope, node.name):
             continue  # the standard saver's own file ops: every SavedModel has them
         budget.spend(1, on="capability ops")
+        used = capability_use(node.op, capability, node.attr, functools.partial(graph.input_constant, scope, node))
+        if used is None:
+            continue  # set up to reach nothing: a debug op without URLs, a proto op with its own descriptors
         when = NOT_REACHABLE
         if at_load.holds(scope, node.name):
             when = AT_LOAD
         else:
             callers = [name for name, reach in called.items() if reach.holds(scope, node.name)]
+            if not callers and scope is not None:  # object-graph functions reach library functions only
+                if exposed is None:
+                    exposed = {
+                        path: graph.reach((), functions) for path, functions in _exposed(meta_graph, budget).items()
+                    }
+                callers = [path for path, reach in exposed.items() if reach.holds(scope, node.name)]
             if callers:
-                when = WHEN_CALLED + ", ".join(callers)
-        kind, target = _target(graph, scope, node, capability)
+                when = when_called(callers)
+        kind, target = used
         findings.append(Finding(node.op, kind, target, when, where))
     findings.sort(key=lambda f: (f.when != AT_LOAD, f.when == NOT_REACHABLE, f.capability, f.name, f.where))
     return findings
@@ -112,9 +143,15 @@ class _Reach:
 class _Graph:
     def __init__(self, meta_graph: Any, budget: Budget) -> None:
         self.budget = budget
+        self.meta_graph = meta_graph
         self.nodes = {node.name: node for node in meta_graph.graph_def.node}
         self.functions = {f.signature.name: f for f in meta_graph.graph_def.library.function}
         self._function_nodes: dict[str, dict[str, Any]] = {}
+        self._callees: dict[str, list[str]] = {}
+        self._call_sites: dict[str, list[tuple[str | None, Any]]] | None = None
+        self._passed_otherwise: set[str] = set()
+        self._constants: dict[tuple[str | None, str], str | None] = {}
+        """Targets worked out so far; None also while one is being worked out (a cycle of calls)."""
 
     def all_nodes(self) -> Iterator[tuple[str | None, Any]]:
         for node in self.nodes.values():
@@ -153,12 +190,164 @@ class _Graph:
             if name in called or name not in self.functions:
                 continue
             called.add(name)
-            for node in self.functions[name].node_def:
-                self.budget.spend(1, on="graph edges")
-                pending.extend(_called_functions(node))
-                if node.op in self.functions:
-                    pending.append(node.op)
+            self.budget.spend(1, on="function calls")
+            pending.extend(self.callees(name))
         return _Reach(seen, called)
+
+    def callees(self, function: str) -> list[str]:
+        """The functions `function`'s nodes call or name, read once: every caller's walk shares them."""
+        if function not in self._callees:
+            found: list[str] = []
+            for node in self.functions[function].node_def:
+                self.budget.spend(1, on="graph edges")
+                found.extend(_called_functions(node))
+                if node.op in self.functions:
+                    found.append(node.op)
+            self._callees[function] = found
+        return self._callees[function]
+
+    def call_sites(self, function: str) -> list[tuple[str | None, Any]] | None:
+        """The nodes that call `function` with their inputs as its arguments; None where something
+        else also runs it (a branch, a loop body, a dataset function), which passes arguments its own way."""
+        if self._call_sites is None:
+            self._call_sites = {}
+            for scope, node in self.all_nodes():
+                self.budget.spend(1, on="graph edges")
+                if node.op in self.functions:  # TF1 calls a library function by using its name as the op
+                    self._call_sites.setdefault(node.op, []).append((scope, node))
+                for key, value in node.attr.items():
+                    if value.HasField("func") and key == "f" and node.op in CALL_OPS:
+                        self._call_sites.setdefault(value.func.name, []).append((scope, node))
+                    elif value.HasField("func"):
+                        self._passed_otherwise.add(value.func.name)
+                    elif value.HasField("list"):
+                        self._passed_otherwise.update(f.name for f in value.list.func)
+        if function in self._passed_otherwise:
+            return None
+        return self._call_sites.get(function, [])
+
+    def input_constant(self, scope: str | None, node: Any, index: int) -> str | None:
+        """The constant a node's `index`th data input always carries, if the graph holds one."""
+        inputs = [i for i in node.input if not i.startswith("^")]
+        return self.constant(scope, _input_node(inputs[index])) if 0 <= index < len(inputs) else None
+
+    def constant(self, scope: str | None, name: str, depth: int = 0) -> str | None:
+        """The string a node (or a function's argument) always produces, where the graph holds it."""
+        key = (scope, name)
+        if key in self._constants:
+            return self._constants[key]
+        if depth > MAX_TARGET_DEPTH:
+            return None
+        self.budget.spend(1, on="constant targets")
+        self._constants[key] = None
+        value = self._produced(scope, name, depth)
+        self._constants[key] = value
+        return value
+
+    def _produced(self, scope: str | None, name: str, depth: int) -> str | None:
+        node = self.nodes_of(scope).get(name)
+        if node is None:
+            return self._argument(scope, name, depth) if scope is not None else None
+        if scope is None and name in self._asset_tensors:
+            return self._asset_tensors[name]
+        inputs = [_input_node(i) for i in node.input if not i.startswith("^")]
+        if node.op == "Const":
+            tensor = node.attr["value"].tensor
+            values = [v.decode("utf-8", "replace") for v in tensor.string_val]
+            return ", ".join(values) if values else None
+        if node.op in {"Identity", "IdentityN", "StopGradient"} and inputs:
+            return self.constant(scope, inputs[0], depth + 1)
+        if node.op == "StringJoin":
+            parts = [self.constant(scope, i, depth + 1) for i in inputs]
+            if all(p is not None for p in parts):
+                separator: bytes = node.attr["separator"].s
+                return separator.decode("utf-8", "replace").join(p or "" for p in parts)
+        if node.op == "ReadVariableOp" and scope is None and inputs:
+            return self._variable(inputs[0], depth)
+        return None
+
+    def _variable(self, handle: str, depth: int) -> str | None:
+        """A top-level variable's value where the graph only ever assigns it one constant: TF's way to
+        hand an asset's path to initialisers (a Placeholder fed with it, assigned to a variable). Passed
+        to anything but a read, as the restore function takes checkpointed ones, it is not a constant."""
+        self.budget.spend(len(self.nodes), on="variable uses")
+        values: set[str | None] = set()
+        for node in self.nodes.values():
+            uses = [i for i in node.input if not i.startswith("^") and _input_node(i) == handle]
+            if not uses or node.op in {"ReadVariableOp", "VarIsInitializedOp"}:
+                continue
+            if node.op != "AssignVariableOp" or len(node.input) < 2 or _input_node(node.input[0]) != handle:
+                return None
+            values.add(self.constant(None, _input_node(node.input[1]), depth + 1))
+        return values.pop() if len(values) == 1 else None
+
+    def _argument(self, function: str, name: str, depth: int) -> str | None:
+        """An argument's value, where every call passes the same constant and, for a function the object
+        graph holds, where it binds the argument to a captured constant or asset (what loading passes)."""
+        args = [arg.name for arg in self.functions[function].signature.input_arg]
+        if name not in args:
+            return None
+        index = args.index(name)
+        sites = self.call_sites(function)
+        if sites is None:
+            return None
+        values: set[str | None] = set()
+        for scope, node in sites:
+            inputs = [i for i in node.input if not i.startswith("^")]
+            values.add(self.constant(scope, _input_node(inputs[index]), depth + 1) if index < len(inputs) else None)
+        objects = self.meta_graph.object_graph_def
+        if function in objects.concrete_functions:
+            bound = objects.concrete_functions[function].bound_inputs
+            position = index - (len(args) - len(bound))  # captures are a concrete function's last arguments
+            # Not a capture: whoever calls the loaded function passes it.
+            values.add(self._bound(bound[position]) if position >= 0 else None)
+        return values.pop() if len(values) == 1 else None
+
+    def _bound(self, node_id: int) -> str | None:
+        """The value of the object a concrete function captured: a constant, or an asset's path."""
+        objects = self.meta_graph.object_graph_def
+        if not 0 <= node_id < len(objects.nodes):
+            return None
+        saved = objects.nodes[node_id]
+        kind = saved.WhichOneof("kind")
+        if kind == "constant":
+            return self.constant(None, _input_node(saved.constant.operation))
+        if kind == "asset" and 0 <= saved.asset.asset_file_def_index < len(self.meta_graph.asset_file_def):
+            return _asset_path(self.meta_graph.asset_file_def[saved.asset.asset_file_def_index].filename)
+        return None
+
+    @functools.cached_property
+    def _asset_tensors(self) -> dict[str, str]:
+        """Top-level nodes that loading feeds with the path of one of the model's assets."""
+        return {_input_node(a.tensor_info.name): _asset_path(a.filename) for a in self.meta_graph.asset_file_def}
+
+
+def _asset_path(filename: str) -> str:
+    """Where loading finds an asset: the model's own assets/ folder."""
+    return f"assets/{filename}"
+
+
+def _exposed(meta_graph: Any, budget: Budget) -> dict[str, list[str]]:
+    """Functions the object graph exposes, by their path of child names from the root: what code holding
+    tf.saved_model.load's result can call. A breadth-first walk names each by its shortest path; two
+    objects under one path (a crafted file repeats a child's name) are both under it."""
+    nodes = meta_graph.object_graph_def.nodes
+    exposed: dict[str, list[str]] = {}
+    seen = {0}
+    todo = deque([(0, "")]) if nodes else deque()
+    while todo:
+        index, path = todo.popleft()
+        budget.spend(1, on="objects")
+        node = nodes[index]
+        functions = _functions_of(node)
+        if functions:
+            exposed.setdefault(path or "root", []).extend(functions)
+            continue  # a function's children are its traces: the same code again
+        for child in node.children:
+            if 0 <= child.node_id < len(nodes) and child.node_id not in seen:
+                seen.add(child.node_id)
+                todo.append((child.node_id, f"{path}.{child.local_name}" if path else child.local_name))
+    return exposed
 
 
 def _called_functions(node: Any) -> Iterator[str]:
@@ -193,7 +382,8 @@ def _load_roots(meta_graph: Any) -> list[str]:
 
 
 def _load_functions(meta_graph: Any) -> list[str]:
-    """Functions TF2 loading calls directly: resources' creators and initialisers, saveables' restores."""
+    """Functions TF2 loading calls directly (or, for destroyers, freeing what it loaded): resources'
+    creators, initialisers and destroyers, saveables' restores."""
     graph = meta_graph.object_graph_def
     names: list[str] = []
     for node in graph.nodes:
@@ -216,38 +406,32 @@ def _functions_of(saved_object: Any) -> list[str]:
     return []
 
 
-def _target(graph: _Graph, scope: str | None, node: Any, capability: OpCapability) -> tuple[str, str | None]:
-    """The capability as used here, and the target where the graph holds it as a constant."""
+def capability_use(
+    op: str, capability: OpCapability, attrs: Mapping[str, Any], input_constant: Callable[[int], str | None]
+) -> tuple[str, str | None] | None:
+    """What one use of a capability op does, and its target where constant; None where it reaches nothing.
+
+    Args:
+        op: The op type.
+        capability: Its row of the table.
+        attrs: Its NodeDef's attributes (AttrValue protos by name).
+        input_constant: The constant its Nth data input carries, or None where computed.
+    """
     target: str | None = None
-    if capability.target_attr is not None and capability.target_attr in node.attr:
-        value = node.attr[capability.target_attr]
-        texts = list(value.list.s) if value.HasField("list") else [value.s]
-        target = ", ".join(t.decode("utf-8", "replace") for t in texts if t) or None
+    if capability.target_attr is not None:
+        if capability.target_attr in attrs:
+            value = attrs[capability.target_attr]
+            texts = list(value.list.s) if value.HasField("list") else [value.s]
+            target = ", ".join(t.decode("utf-8", "replace") for t in texts if t) or None
+        else:
+            target = ATTR_DEFAULTS.get((op, capability.target_attr))
+        if target is None and op in SILENT_WHEN_EMPTY:
+            return None
+        if capability.target_attr == "descriptor_source" and (target or "").startswith(IN_MEMORY_DESCRIPTORS):
+            return None
     elif capability.target_input is not None:
-        inputs = [i for i in node.input if not i.startswith("^")]
-        if capability.target_input < len(inputs):
-            target = _constant(graph, scope, _input_node(inputs[capability.target_input]), 0)
+        target = input_constant(capability.target_input)
     kind = capability.capability
     if target is not None and kind in {"stream", "network"} and "file://" in target:
         kind = "file_write"  # PrintV2 to file://..., a debug URL that writes dumps to disk
     return kind, target
-
-
-def _constant(graph: _Graph, scope: str | None, name: str, depth: int) -> str | None:
-    """The string a node always produces, where it is a constant or built from constants."""
-    node = graph.nodes_of(scope).get(name)
-    if node is None or depth > MAX_TARGET_DEPTH:
-        return None
-    inputs = [_input_node(i) for i in node.input if not i.startswith("^")]
-    if node.op == "Const":
-        tensor = node.attr["value"].tensor
-        values = [v.decode("utf-8", "replace") for v in tensor.string_val]
-        return ", ".join(values) if values else None
-    if node.op in {"Identity", "IdentityN", "StopGradient"} and inputs:
-        return _constant(graph, scope, inputs[0], depth + 1)
-    if node.op == "StringJoin":
-        parts = [_constant(graph, scope, i, depth + 1) for i in inputs]
-        if all(p is not None for p in parts):
-            separator: bytes = node.attr["separator"].s
-            return separator.decode("utf-8", "replace").join(p or "" for p in parts)
-    return None

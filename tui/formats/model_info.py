@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -115,6 +115,14 @@ class Need:
 AT_LOAD = "at load"
 WHEN_CALLED = "when called: "
 NOT_REACHABLE = "not reachable"
+MAX_CALLERS_SHOWN = 3
+
+
+def when_called(callers: Iterable[str]) -> str:
+    """`when called: a, b, c +2 more`: the callers sorted, the first MAX_CALLERS_SHOWN named."""
+    names = sorted(set(callers))
+    more = len(names) - MAX_CALLERS_SHOWN
+    return WHEN_CALLED + ", ".join(names[:MAX_CALLERS_SHOWN]) + (f" +{more} more" if more > 0 else "")
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,8 @@ class Finding:
     target: str | None
     """The file, pattern, address or stream, where the model holds it as a constant."""
     when: str
-    """`at load`, `when called: serving_default`, or `not reachable`."""
+    """`at load`, `when called: serving_default` (signatures, else the object graph's functions by path:
+    `model.__call__`; see when_called), or `not reachable`."""
     where: str
     """The function and node (or the layer path) it is in."""
 
@@ -170,9 +179,9 @@ class ModelInfo:
     details: dict[str, str] = field(default_factory=dict)
     """Format-specific facts: compile config, fingerprint, checkpoint paths..."""
     needs: list[Need] = field(default_factory=list)
+    """What loading it requires beyond the usual: custom objects, unsafe deserialization, Python code."""
     findings: list[Finding] = field(default_factory=list)
     """What it can do to this machine (files, network, streams, Python), and when: see capabilities.py."""
-    """What loading it requires beyond the usual: custom objects, unsafe deserialization, Python code."""
     bytes_read: int | None = None
     """Bytes fetched from storage to build this, when the store counts them (GCS does)."""
     requests: int | None = None

@@ -7,14 +7,17 @@ in milliseconds; the interpreter would also allocate every tensor just to list t
 from __future__ import annotations
 
 import functools
+import itertools
 import struct
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from tui.errors import CorruptArtifactError, TfscopeError
+from tui.formats.capabilities import capability_use, op_table
 from tui.formats.kinds import TFLITE_MAGIC, ArtifactKind
 from tui.formats.limits import Budget, TooComplexError
-from tui.formats.model_info import ModelInfo, Signature, TensorSpec, Variable
+from tui.formats.model_info import NOT_REACHABLE, Finding, ModelInfo, Need, Signature, TensorSpec, Variable, when_called
 from tui.storage import Location, Store
 
 MAX_TFLITE_BYTES = 512 * 1024 * 1024
@@ -25,6 +28,10 @@ MAX_OPERATORS = 1_000_000
 """Operators in all subgraphs together; the largest real models have tens of thousands."""
 TENSOR_COST = 4
 """Work units per tensor: reading one takes several accessor calls (name, shape, buffer)."""
+FLEX_PREFIX = "Flex"
+"""A custom op named FlexX runs TensorFlow's op X through the Flex delegate (select TF ops)."""
+INTERPRETER_CUSTOM_OPS = frozenset({"Mfcc", "AudioSpectrogram", "TFLite_Detection_PostProcess", "NumericVerify"})
+"""Custom ops the stock interpreter registers itself (BuiltinOpResolver): nothing of the author's is needed."""
 
 
 def read_tflite(store: Store, location: Location, size: int, budget: Budget | None = None) -> ModelInfo:
@@ -92,6 +99,9 @@ def _fill(info: ModelInfo, data: bytes, budget: Budget) -> None:
     info.ops = dict(histogram.most_common())
     info.signatures = _signatures(model, subgraphs, limit, budget)
     info.variables = _constants(model, subgraphs, limit, budget)
+    custom_codes = [_custom_code(model.OperatorCodes(i)) for i in range(len(ops))]
+    if any(custom_codes):
+        _custom_ops(info, model, subgraphs, custom_codes, budget)
 
 
 def _count(n: int, limit: int, budget: Budget, what: str = "elements", cost: int = 1) -> int:
@@ -176,3 +186,162 @@ def _op_name(opcode: Any) -> str:
     if code == tflite.BuiltinOperator.CUSTOM:
         return "CUSTOM:" + (opcode.CustomCode() or b"?").decode(errors="replace")
     return _names("BuiltinOperator").get(code, f"BUILTIN_{code}")
+
+
+def _custom_code(opcode: Any) -> str:
+    """An operator code's custom op name; empty for a builtin."""
+    import tflite
+
+    if max(opcode.BuiltinCode(), opcode.DeprecatedBuiltinCode()) != tflite.BuiltinOperator.CUSTOM:
+        return ""
+    return (opcode.CustomCode() or b"").decode(errors="replace")
+
+
+def _custom_ops(info: ModelInfo, model: Any, subgraphs: list[Any], codes: list[str], budget: Budget) -> None:
+    """Flex ops that can reach outside the model are findings; other custom ops are needs.
+
+    A Flex op runs a TensorFlow op (the interpreter links the Flex delegate when the model has one), so
+    FlexReadFile reads a file with nothing more from the user: a finding, like the op in a SavedModel.
+    Any other custom op runs only if the user registers a kernel of that name with the interpreter:
+    the model cannot make it do anything by itself, and the code that runs is the user's. So it is a
+    need (like a Keras custom object), not a finding that gates loading. TFLite has no load-time code
+    (CALL_ONCE initialisers run on the first invoke), so every finding is "when called" or unreachable.
+    """
+    table = op_table()
+    callers: list[list[str]] | None = None  # per subgraph, the signatures that run it
+    needed: set[str] = set()
+    for place, subgraph in enumerate(subgraphs):
+        for k in range(subgraph.OperatorsLength()):
+            operator = subgraph.Operators(k)
+            index = operator.OpcodeIndex()
+            code = codes[index] if index < len(codes) else ""
+            if not code:
+                continue
+            if not code.startswith(FLEX_PREFIX):
+                if code not in INTERPRETER_CUSTOM_OPS:
+                    needed.add(code)
+                continue
+            named, node = _flex_node_def(operator)
+            # The delegate runs the op its options name, with the NodeDef's attributes; the custom code
+            # and the NodeDef's own op name should agree. Where a crafted file makes them differ, the
+            # first of them that can reach outside is the one reported.
+            names = [named, node.op if node is not None else "", code.removeprefix(FLEX_PREFIX)]
+            op = next((name for name in names if name in table.ops), "")
+            if not op:
+                continue
+            capability = table.ops[op]
+            budget.spend(1, on="capability ops")
+            attrs = node.attr if node is not None else {}
+            used = capability_use(op, capability, attrs, functools.partial(_input_string, model, subgraph, operator))
+            if used is None:
+                continue
+            if callers is None:
+                callers = _subgraph_callers(model, subgraphs, budget)
+            when = when_called(callers[place]) if callers[place] else NOT_REACHABLE
+            info.findings.append(Finding(op, used[0], used[1], when, f"subgraph {place} op {k}"))
+    info.needs.extend(
+        Need("custom_object", f"TFLite custom op {name} (its kernel must be registered with the interpreter)")
+        for name in sorted(needed)
+    )
+
+
+def _flex_node_def(operator: Any) -> tuple[str, Any]:
+    """What a Flex op's custom options hold (a FlexBuffer vector): the name of the op the delegate runs,
+    and a NodeDef with its attributes. ("", None) where they do not parse."""
+    from flatbuffers import flexbuffers
+    from tensorboard.compat.proto import node_def_pb2
+
+    try:
+        fields = flexbuffers.GetRoot(bytes(operator.CustomOptionsAsNumpy())).AsVector
+        name = fields[0].AsStringBytes.decode("utf-8", "replace")
+        node = node_def_pb2.NodeDef()
+        node.ParseFromString(fields[1].AsStringBytes)
+    except Exception:  # crafted options fail anywhere in the FlexBuffer reader: then only the code is known
+        return "", None
+    return name, node
+
+
+def _input_string(model: Any, subgraph: Any, operator: Any, position: int) -> str | None:
+    """The string an operator's input holds where it is a constant tensor: TFLite's string layout is
+    a count, count + 1 offsets, then the bytes."""
+    if not 0 <= position < operator.InputsLength():
+        return None
+    tensor_index = int(operator.Inputs(position))
+    if not 0 <= tensor_index < subgraph.TensorsLength():
+        return None
+    tensor = subgraph.Tensors(tensor_index)
+    if not 0 < tensor.Buffer() < model.BuffersLength():
+        return None
+    data = bytes(model.Buffers(tensor.Buffer()).DataAsNumpy()) if model.Buffers(tensor.Buffer()).DataLength() else b""
+    if len(data) < 8:
+        return None
+    (count,) = struct.unpack_from("<i", data)
+    if not 0 < count <= (len(data) - 8) // 4:
+        return None
+    offsets = struct.unpack_from(f"<{count + 1}i", data, 4)
+    spans = list(itertools.pairwise(offsets))
+    if not all(0 <= a <= b <= len(data) for a, b in spans):
+        return None
+    return ", ".join(data[a:b].decode("utf-8", "replace") for a, b in spans)
+
+
+def _subgraph_callers(model: Any, subgraphs: list[Any], budget: Budget) -> list[list[str]]:
+    """Per subgraph, the signatures that run it: their own subgraph, and those its control flow ops
+    (WHILE, IF, CALL_ONCE, StableHLO regions) name, transitively. Without signatures, subgraph 0 is
+    "main", as the signatures list says."""
+    entries = [(model.SignatureDefs(i).SignatureKey().decode(errors="replace"), model.SignatureDefs(i).SubgraphIndex())
+               for i in range(model.SignatureDefsLength())] or [("main", 0)]  # fmt: skip
+    called = [sorted(set(_called_subgraphs(subgraph, budget))) for subgraph in subgraphs]
+    callers: list[list[str]] = [[] for _ in subgraphs]
+    for name, start in entries:
+        seen: set[int] = set()
+        todo = [start]
+        while todo:
+            index = todo.pop()
+            if index in seen or not 0 <= index < len(subgraphs):
+                continue
+            seen.add(index)
+            callers[index].append(name)
+            todo.extend(called[index])
+    return callers
+
+
+def _called_subgraphs(subgraph: Any, budget: Budget) -> Iterator[int]:
+    """The subgraphs an operator's options name (any `...Subgraph...` field of its builtin options)."""
+    import tflite
+
+    for k in range(subgraph.OperatorsLength()):
+        budget.spend(1, on="TFLite operators")
+        operator = subgraph.Operators(k)
+        unions = [
+            (operator.BuiltinOptionsType(), operator.BuiltinOptions(), "BuiltinOptions"),
+            (operator.BuiltinOptions2Type(), operator.BuiltinOptions2(), "BuiltinOptions2"),
+        ]
+        for kind, table, enum in unions:
+            fields = _subgraph_fields(enum).get(kind)
+            if not fields or table is None:
+                continue
+            options = getattr(tflite, _option_names(enum)[kind])()
+            options.Init(table.Bytes, table.Pos)
+            yield from (int(getattr(options, field)()) for field in fields)
+
+
+@functools.cache
+def _option_names(enum: str) -> dict[int, str]:
+    import tflite
+
+    return {v: k for k, v in vars(getattr(tflite, enum)).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+@functools.cache
+def _subgraph_fields(enum: str) -> dict[int, tuple[str, ...]]:
+    """Per options type, the accessors that return a subgraph index (WhileOptions: body and cond)."""
+    import tflite
+
+    fields = {}
+    for kind, name in _option_names(enum).items():
+        cls = getattr(tflite, name, None)
+        names = tuple(f for f in dir(cls) if "Subgraph" in f and not f.startswith("_")) if cls else ()
+        if names:
+            fields[kind] = names
+    return fields
