@@ -6,9 +6,10 @@ import random
 
 from textual.app import App, ComposeResult
 
+from tui.formats.kinds import ArtifactKind
 from tui.storage import Entry, Location
 from tui.storage.base import ObjectStat
-from tui.widgets.level_table import LevelTable, SortKey
+from tui.widgets.level_table import FINDINGS_STYLE, LevelTable, Mark, SortKey
 
 
 class TableApp(App[None]):
@@ -54,6 +55,23 @@ async def test_a_long_name_leaves_size_and_date_on_screen() -> None:
         assert "123.5 KB" in table.render_line(1).text
         assert table.virtual_size.width <= 80
         assert "…" in table.render_line(1).text
+
+
+async def test_a_model_with_gated_findings_gets_a_red_sign_and_no_column_moves() -> None:
+    plain, snoop = (Entry(Location("gs", "b", f"p/{name}/")) for name in ("plain", "snoop"))
+    app = TableApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(LevelTable)
+        table.show_entries([plain, snoop], {e.location: Mark(ArtifactKind.SAVED_MODEL) for e in (plain, snoop)})
+        await pilot.pause()
+        before = table.render_line(2).text
+        table.set_mark(snoop.location, Mark(ArtifactKind.SAVED_MODEL, gated_findings=2))
+        await pilot.pause()
+        after = table.render_line(2)
+        assert "⚠" not in before and "⚠" not in table.render_line(1).text
+        assert after.text == before.replace(" SavedModel", "⚠SavedModel")  # in the kind cell's leading space
+        [sign] = [segment for segment in after if "⚠" in segment.text]
+        assert sign.text == "⚠" and sign.style is not None and sign.style.color == FINDINGS_STYLE.color
 
 
 def test_invisible_and_bidi_characters_are_shown_as_marks() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from conftest import DEMO_BUCKET, ZOO_BUCKET
 from pilot import make_test_app, settle, wait_for
+from textual.geometry import Region
 from textual.widgets import DataTable, Static
 
 from tui.screens.help import HelpScreen
 from tui.screens.model import ModelScreen
 from tui.widgets.model.layers import LayerTable
+from tui.widgets.model.overview import OverviewTab
 
 pytestmark = pytest.mark.usefixtures("emulator")
 
@@ -161,3 +163,106 @@ async def test_sort_sorts_the_tab_it_is_pressed_on() -> None:
         names = [str(ops.get_row_at(i)[0]) for i in range(ops.row_count)]
         assert names == sorted(names)
         assert screen.query_one(LayerTable).order == "order"  # the hidden layers table is untouched
+
+
+@pytest.fixture(scope="module")
+def snoop_and_plain(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A folder of two SavedModels: `snoop/`, whose serving signature reads /etc/hostname, and `plain/`."""
+    tf = pytest.importorskip("tensorflow")
+
+    class Snoop(tf.Module):  # type: ignore[misc]
+        @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+        def serve(self, name: object) -> dict[str, object]:
+            return {"out": tf.strings.join([tf.io.read_file("/etc/hostname"), name])}
+
+    class Plain(tf.Module):  # type: ignore[misc]
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def serve(self, x: object) -> dict[str, object]:
+            return {"y": x * 2.0}
+
+    root = tmp_path_factory.mktemp("findings")
+    for name, module in (("snoop", Snoop()), ("plain", Plain())):
+        tf.saved_model.save(module, str(root / name), signatures={"serving_default": module.serve})
+    return str(root)
+
+
+def drawn(widget) -> list[str]:  # type: ignore[no-untyped-def]
+    """The widget's lines as drawn at its width, scrolled out of view or not."""
+    return [strip.text for strip in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))]
+
+
+def words(lines: list[str]) -> str:
+    """The words of a pane's lines, one space apart: what it says, however narrow it wrapped it."""
+    return " ".join(word for line in lines for word in line.replace("│", " ").split())
+
+
+async def open_row(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+    """From the browser: the cursor to the model folder `name`, once marked, and enter."""
+    table = pilot.app.browser.table
+    await wait_for(pilot, lambda: pilot.app.browser.location is not None)  # the start is still being resolved
+    uri = f"{pilot.app.browser.location.uri}{name}/"
+    await wait_for(pilot, lambda: table.index_of(uri) is not None)
+    table.move_cursor(table.index_of(uri))
+    await wait_for(pilot, lambda: table.highlighted_mark is not None)
+    await pilot.press("enter")
+    await wait_for_model(pilot)
+
+
+async def test_a_model_that_reads_a_file_says_so_on_overview_and_ops_and_in_the_listing(snoop_and_plain: str) -> None:
+    app = make_test_app(snoop_and_plain)
+    async with app.run_test(size=(80, 24)) as pilot:
+        browser = app.browser
+        await open_row(pilot, "snoop")
+        snoop = app.screen.location
+        # Not known from the listing (it reads no graph); the model screen's read tells the browser behind it.
+        await wait_for(pilot, lambda: browser.table.mark_of(snoop).gated_findings == 1)
+
+        overview = app.screen.query_one(OverviewTab)
+        lines = drawn(overview.query_one(Static))
+        [summary] = [i for i, line in enumerate(lines) if line.lstrip().startswith("Findings")]
+        assert "⚠ 1 finding (1 makes loading ask first)" in lines[summary]
+        assert summary < overview.size.height  # on the first screen at 80x24, not below the files
+        text = "\n".join(lines)
+        assert "⚠ ReadFile  reads files  /etc/hostname" in text
+        assert "when called: serving_default  in __inference_serve" in text
+
+        await pilot.press("5")
+        section = app.screen.query_one("#ops-findings")
+        assert section.display and section.region.height > 0
+        lines = [line.rstrip() for line in drawn(section.query_one("#ops-findings-body", Static))]
+        assert lines[0].startswith("⚠ 1 finding") and len(lines) == 2  # the title, then a line a finding
+        assert "⚠ ReadFile  reads files  /etc/hostname  when called: serving_default" in lines[1]
+        assert lines[1].endswith("…")  # cut at 80 columns, not wrapped
+        ops = app.screen.query_one("#op-table", DataTable)
+        assert section.region.bottom <= ops.region.y and ops.region.height >= 8  # above the table, which keeps room
+        names = [ops.get_row_at(i)[0] for i in range(ops.row_count)]
+        assert "⚠ ReadFile" in [getattr(n, "plain", n) for n in names]
+        assert all("⚠" not in getattr(n, "plain", n) for n in names if "ReadFile" not in getattr(n, "plain", n))
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: browser.table.mark_of(snoop).gated_findings == 1)
+        row = browser.table.render_line(browser.table.index_of(snoop.uri) + 1).text
+        assert "⚠SavedModel" in row
+        await pilot.press("d")  # the details pane, hidden below 100 columns
+        await wait_for(pilot, lambda: browser.details.size.width > 0)
+        assert "Findings ⚠ 1 finding: reads files when called" in words(drawn(browser.details))
+
+
+async def test_a_standard_model_says_none_were_found_and_gets_no_sign(snoop_and_plain: str) -> None:
+    app = make_test_app(snoop_and_plain)
+    async with app.run_test(size=(120, 36)) as pilot:
+        browser = app.browser
+        await open_row(pilot, "plain")
+        plain = app.screen.location
+        text = "\n".join(drawn(app.screen.query_one(OverviewTab).query_one(Static)))
+        assert "none: no file, network or Python capability found" in text
+        assert "⚠" not in text and "What it can do" not in text
+        await pilot.press("5")
+        assert not app.screen.query_one("#ops-findings").display
+        ops = app.screen.query_one("#op-table", DataTable)
+        assert all("⚠" not in str(ops.get_row_at(i)[0]) for i in range(ops.row_count))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "Findings none: no file, network" in words(drawn(browser.details)))  # read
+        assert browser.table.mark_of(plain).gated_findings == 0
+        for y in range(1, browser.table.row_count + 1):
+            assert "⚠" not in browser.table.render_line(y).text

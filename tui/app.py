@@ -11,7 +11,7 @@ from textual.worker import get_current_worker
 
 from tui.commands import ScreenActionsProvider
 from tui.errors import TfscopeError
-from tui.messages import ModelRequested, StartResolved
+from tui.messages import ModelInspected, ModelRequested, StartResolved
 from tui.runtime.host import RuntimeHost
 from tui.screens.browser import BrowserScreen
 from tui.services import Services
@@ -102,6 +102,11 @@ class TfscopeApp(App[None]):
         self.model_screen = ModelScreen(self.services, message.location)
         self.install_screen(self.model_screen, f"model:{message.location.uri}")
         self.push_screen(self.model_screen)
+
+    def on_model_inspected(self, message: ModelInspected) -> None:
+        """A model was read, on its screen or by a scan (the message bubbles up from there): the browser
+        marks its row with what it can do."""
+        self.browser.learn_findings(message.info)
 
     def on_start_resolved(self, message: StartResolved) -> None:
         self.browser.navigate(message.location)

@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import TfscopeError
 from tui.formats.kinds import ArtifactKind
+from tui.formats.model_info import Finding, ModelInfo
 from tui.formats.registry import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name, kinds_by_name
 from tui.formatting import format_count, format_size, printable
 from tui.messages import (
@@ -83,6 +84,8 @@ class BrowserScreen(Screen[None]):
         """Levels listed lately (URI -> entries, marks): going back shows them without a request."""
         self._learned: OrderedDict[Location, Mark] = OrderedDict()
         """What peeks into folders and objects' first bytes told: it outlives the level's listing."""
+        self._findings: OrderedDict[Location, list[Finding]] = OrderedDict()
+        """What models read on their screen can do to this machine: a ⚠ on their rows, a line in the details."""
         self._pending_cursor: str | None = None
         self._resolving: Location | None = None
         """Where the user asked to go, while a worker finds out what it is: the bar shows it."""
@@ -312,6 +315,7 @@ class BrowserScreen(Screen[None]):
 
     def _learn(self, location: Location, mark: Mark) -> None:
         """Remember what a peek or the first bytes told, for the table now and the level when shown again."""
+        mark = mark._replace(gated_findings=sum(f.gated for f in self._findings.get(location, ())))
         self._learned[location] = mark
         self._learned.move_to_end(location)
         while len(self._learned) > LEARNED_MARKS:
@@ -320,6 +324,21 @@ class BrowserScreen(Screen[None]):
         cached = self._cache.get(location.parent.uri)
         if cached is not None:
             cached[1][location] = mark
+
+    def learn_findings(self, info: ModelInfo) -> None:
+        """A model was read (on its screen, or by a scan): what it can do to this machine marks its row and
+        its details. The browser's own details fetch reads a file's first bytes, not its graph."""
+        if info.partial or info.kind is ArtifactKind.CHECKPOINT:
+            return  # still reading; or no graph, so nothing to look for
+        location = info.location
+        self._findings[location] = list(info.findings)
+        self._findings.move_to_end(location)
+        while len(self._findings) > LEARNED_MARKS:
+            self._findings.popitem(last=False)
+        self._learn(location, self.table.mark_of(location) or Mark(info.kind))
+        if self.details.entry is not None and self.details.entry.location == location:
+            self.details.set_mark(self.table.mark_of(location))
+            self.details.set_findings(self._findings[location])
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:
@@ -343,7 +362,7 @@ class BrowserScreen(Screen[None]):
     @on(LevelTable.RowHighlighted, "#listing")
     def row_highlighted(self, event: LevelTable.RowHighlighted) -> None:
         entry = event.entry
-        self.details.show_entry(entry, self.table.mark_of(entry.location))
+        self.details.show_entry(entry, self.table.mark_of(entry.location), self._findings.get(entry.location))
         if self.app.screen is self:  # behind the model screen, the details would cost requests nobody sees
             self._fetch_details(entry)
         self._update_bar()

@@ -7,6 +7,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.errors import TfscopeError
+from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, Finding
+from tui.formats.report import CAPABILITY_WORDS
 from tui.formatting import format_size, format_time, printable
 from tui.storage import Entry
 from tui.widgets.error_text import error_text
@@ -26,11 +28,18 @@ class DetailsPane(Static):
         """Its model kind, when it is (or is named like) a model."""
         self.facts: dict[str, str] = {}
         """Rows fetched after the entry was shown (folder totals, sniffed kind)."""
+        self.findings: list[Finding] | None = None
+        """What the model can do to this machine, once its graph has been read (None: not read, or no graph)."""
 
-    def show_entry(self, entry: Entry | None, mark: Mark | None = None) -> None:
+    def show_entry(self, entry: Entry | None, mark: Mark | None = None, findings: list[Finding] | None = None) -> None:
         self.entry = entry
         self.mark = mark
         self.facts = {}
+        self.findings = findings
+        self._render_rows()
+
+    def set_findings(self, findings: list[Finding] | None) -> None:
+        self.findings = findings
         self._render_rows()
 
     def set_mark(self, mark: Mark | None) -> None:
@@ -60,6 +69,8 @@ class DetailsPane(Static):
                                         "damaged, truncated or mislabelled", style="bold red"))  # fmt: skip
         elif mark:
             table.add_row("Model", Text(mark.kind.label, style="bold magenta"))
+        if self.findings is not None:
+            table.add_row("Findings", findings_line(self.findings))
         stat = entry.stat
         if stat:
             table.add_row("Size", f"{format_size(stat.size)} ({stat.size:,} bytes)")
@@ -74,3 +85,18 @@ class DetailsPane(Static):
         for label, value in self.facts.items():
             table.add_row(label, Text(printable(value)))
         self.update(table)
+
+
+def findings_line(findings: list[Finding]) -> Text:
+    """One line: `⚠ 2 findings: reads files at load, lists files when called`, red when loading asks first."""
+    if not findings:
+        return Text("none: no file, network or Python capability found", style="green")
+    parts: list[str] = []
+    for finding in sorted(findings, key=lambda f: (f.when != AT_LOAD, f.when == NOT_REACHABLE)):
+        when = finding.when if finding.when in (AT_LOAD, NOT_REACHABLE) else "when called"
+        part = f"{CAPABILITY_WORDS.get(finding.capability, finding.capability)} {when}"
+        if part not in parts:
+            parts.append(part)
+    noun = "finding" if len(findings) == 1 else "findings"
+    gated = any(f.gated for f in findings)
+    return Text(f"⚠ {len(findings)} {noun}: {', '.join(parts)}", style="bold red" if gated else "yellow")

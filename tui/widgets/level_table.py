@@ -49,6 +49,7 @@ class Column(NamedTuple):
 FOLDER_STYLE = Style(bold=True, color="blue")
 KIND_STYLE = Style(bold=True, color="magenta")
 CONTRADICTED_STYLE = Style(bold=True, color="red")
+FINDINGS_STYLE = Style(bold=True, color="red")
 NAME_MIN, NAME_MAX = 12, 64
 """Bounds of the Name column, sized to the level's longest name."""
 COLUMNS = (Column("Kind", 11), Column("Size", 10, right=True), Column("Updated", 23))
@@ -60,6 +61,8 @@ class Mark(NamedTuple):
     kind: ArtifactKind
     contradicted: bool = False
     """Named like this kind, but its first bytes say it is not one (damaged or mislabelled)."""
+    gated_findings: int = 0
+    """Findings that make loading ask first (files, network, Python), once the model has been read: a ⚠."""
 
     @property
     def text(self) -> str:
@@ -347,12 +350,14 @@ class LevelTable(ScrollView, can_focus=True):
             base += self.get_component_rich_style("level-table--even-row")
         cursor = self.get_component_rich_style("level-table--cursor") if index == self.cursor else None
         updated = "" if self.stable_display else format_time(entry.updated)
-        cells = [
-            (_fit(entry.name, self.shown_name_width), FOLDER_STYLE if entry.is_dir else None),
-            (
-                _fit(mark.text if mark else "", COLUMNS[0].width),
-                CONTRADICTED_STYLE if mark and mark.contradicted else KIND_STYLE,
-            ),
+        kind = _fit(mark.text if mark else "", COLUMNS[0].width)
+        kind_style = CONTRADICTED_STYLE if mark and mark.contradicted else KIND_STYLE
+        cells = [(_fit(entry.name, self.shown_name_width), FOLDER_STYLE if entry.is_dir else None)]
+        if mark and mark.gated_findings:  # the ⚠ takes the cell's leading space: no column moves for it
+            cells += [("⚠", FINDINGS_STYLE), (kind[1:], kind_style)]
+        else:
+            cells.append((kind, kind_style))
+        cells += [
             (_fit(format_size(entry.size), COLUMNS[1].width, right=True), None),
             (_fit(updated, COLUMNS[2].width), None),
         ]

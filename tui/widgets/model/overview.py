@@ -1,7 +1,8 @@
-"""Tab 1: format, size, versions, parameters, what loading needs, files."""
+"""Tab 1: format, size, versions, parameters, what loading needs, what the model can do to the machine, files."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -12,12 +13,15 @@ from textual.widgets import Static
 
 from tui.errors import TfscopeError
 from tui.formats.kinds import ArtifactKind
-from tui.formats.model_info import ModelInfo
-from tui.formats.report import load_verdict
+from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, Finding, ModelInfo
+from tui.formats.report import CAPABILITY_WORDS, load_verdict
 from tui.formatting import format_size, printable
 from tui.widgets.error_text import error_text
 
 FILES_SHOWN = 50
+GATED_STYLE = "bold yellow"
+"""Findings that make loading ask first: the warning colour."""
+WARNING_SIGN = "⚠"
 
 
 class OverviewTab(VerticalScroll):
@@ -75,6 +79,7 @@ class OverviewTab(VerticalScroll):
         if info.tag_sets:
             table.add_row("Tag-sets", "; ".join(", ".join(t) for t in info.tag_sets))
         table.add_row("Load with", Text(load_verdict(info), style="green" if not info.needs else "yellow"))
+        table.add_row("Findings", findings_summary(info))
         for label, value in info.details.items():
             if not (self.stable_display and label in {"Saved", "Fingerprint"}):
                 table.add_row(label, value)
@@ -89,4 +94,73 @@ class OverviewTab(VerticalScroll):
             files.add_row(path, Text(format_size(size), justify="right"))
         if len(info.files) > FILES_SHOWN:
             files.add_row(f"… {len(info.files) - FILES_SHOWN} more", "")
-        return Group(table, Text(""), files)
+        if not info.findings:
+            return Group(table, Text(""), files)
+        return Group(table, Text(""), findings_list(info.findings), Text(""), files)
+
+
+def ordered_findings(findings: list[Finding]) -> list[Finding]:
+    """At load first, then when called, then unreachable; in the readers' order within each."""
+    return sorted(findings, key=lambda f: (f.when != AT_LOAD, f.when == NOT_REACHABLE))
+
+
+def finding_cells(finding: Finding) -> tuple[str, str, str, str, str]:
+    """Op or layer, what it does in words, its target, when it runs, where it is: what a person reads."""
+    what = CAPABILITY_WORDS.get(finding.capability, finding.capability)
+    target = printable(finding.target) if finding.target is not None else "(computed)"
+    return printable(finding.name), what, target, finding.when, printable(finding.where)
+
+
+def findings_title(findings: list[Finding]) -> Text:
+    """`⚠ 2 findings (1 makes loading ask first)`: yellow when loading will ask."""
+    gated = sum(f.gated for f in findings)
+    noun = "finding" if len(findings) == 1 else "findings"
+    asks = f"{gated or 'none'} {'makes' if gated <= 1 else 'make'} loading ask first"
+    return Text(f"{WARNING_SIGN} {len(findings)} {noun} ({asks})", style=GATED_STYLE if gated else "bold")
+
+
+def findings_summary(info: ModelInfo) -> Text:
+    """The Findings row: how many and whether loading asks, or that none were found (or looked for)."""
+    if info.findings:
+        title = findings_title(info.findings)
+        title.append(": listed below", style="not bold")
+        return title
+    if info.kind is ArtifactKind.CHECKPOINT:
+        return Text("none looked for: a checkpoint holds values, no graph", style="dim")
+    return Text("none: no file, network or Python capability found", style="green")
+
+
+def findings_list(findings: list[Finding]) -> Text:
+    """Every finding in two lines: what it does to what, then when and where. Gated ones in the warning colour,
+    the rest dim (they cannot run, or only write to the console). Wraps rather than cuts: the tab scrolls, and
+    at 80 columns a five-column table cut the very node names people look for."""
+    text = Text("What it can do to this machine", style="bold")
+    for finding in ordered_findings(findings):
+        name, what, target, when, where = finding_cells(finding)
+        style = GATED_STYLE if finding.gated else "dim"
+        text.append(f"\n{WARNING_SIGN if finding.gated else ' '} {name}  {what}  {target}", style=style)
+        text.append(f"\n    {when}", style="" if finding.gated else "dim")
+        text.append(f"  in {where}", style="dim")
+    return text
+
+
+def compact_finding_lines(findings: list[Finding]) -> list[Text]:
+    """One line each, columns aligned (the Ops tab's list; its CSS cuts them at the edge)."""
+    ordered = ordered_findings(findings)
+    rows = [finding_cells(f) for f in ordered]
+    caps = (24, 22, 28)  # name, what, target: when and where take what is left
+    widths = [min(cap, max(cell_len(row[i]) for row in rows)) for i, cap in enumerate(caps)]
+    lines = []
+    for finding, (name, what, target, when, where) in zip(ordered, rows, strict=True):
+        cells = [_pad(text, width) for text, width in zip((name, what, target), widths, strict=True)]
+        line = Text()
+        line.append(f"{WARNING_SIGN} " if finding.gated else "  ", style=GATED_STYLE)
+        line.append("  ".join(cells), style=GATED_STYLE if finding.gated else "dim")
+        line.append(f"  {when}", style="" if finding.gated else "dim")
+        line.append(f"  in {where}", style="dim")
+        lines.append(line)
+    return lines
+
+
+def _pad(text: str, width: int) -> str:
+    return set_cell_size(text, width - 1) + "…" if cell_len(text) > width else set_cell_size(text, width)
