@@ -10,13 +10,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from tui import __version__
 from tui.settings import Settings
 
-COMMANDS = ("inspect", "run", "devices")
+COMMANDS = ("inspect", "scan", "run", "devices")
 EPILOG = """commands (each has --help):
   tfscope inspect URI [--json]     what a model is, read from its bytes, without TensorFlow
+  tfscope scan URI [--json]        every model under a prefix or folder, and what each can do
   tfscope run URI [--input ...]    load it in a TensorFlow process, run a signature, print stats
   tfscope devices [--json]         the CPUs, GPUs and TPUs TensorFlow sees here
 
@@ -50,7 +52,7 @@ def loading_options() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tfscope",
-        usage="tfscope [options] [LOCATION]\n       tfscope {inspect,run,devices} ...",
+        usage="tfscope [options] [LOCATION]\n       tfscope {inspect,scan,run,devices} ...",
         description="Browse and triage TensorFlow models in Google Cloud Storage buckets and on local disk.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -73,6 +75,29 @@ def build_inspect_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("location", help="gs://bucket/path or a local path to a model folder or file")
     parser.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
+    return parser
+
+
+class ScanArgumentParser(argparse.ArgumentParser):
+    """Usage errors exit with 4, as ModelScan's do: 1 and 2 mean findings and unread models."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(4, f"{self.prog}: error: {message}\n")
+
+
+def build_scan_parser() -> argparse.ArgumentParser:
+    parser = ScanArgumentParser(
+        prog="tfscope scan", parents=[storage_options()],
+        description="Find every model under a gs:// prefix or local folder (SavedModel, .keras, .h5, checkpoint, "
+        ".tflite), read each without TensorFlow, in parallel, and list them with what each can do to the machine "
+        "that loads it (files, network, Python).",
+        epilog="exit codes: 0 no findings; 1 some model has findings; 2 none found, but some model or the listing "
+        "could not be read; 3 no model found; 4 usage",
+    )  # fmt: skip
+    parser.add_argument("location", help="gs://bucket/prefix or a local folder (or one model file)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document (documented in the README)")
+    parser.add_argument("--jobs", type=positive, default=16, help="models read at once (default 16)")
     return parser
 
 
@@ -100,6 +125,14 @@ def build_devices_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tfscope devices", description="List TensorFlow's devices.")
     parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    value = non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
 
 
 def non_negative(text: str) -> int:
@@ -144,6 +177,8 @@ def run_headless(command: str, argv: Sequence[str]) -> int:
     try:
         if command == "inspect":
             return headless.inspect(build_inspect_parser().parse_args(argv))
+        if command == "scan":
+            return headless.scan(build_scan_parser().parse_args(argv))
         if command == "run":
             return headless.run(build_run_parser().parse_args(argv))
         return headless.devices(build_devices_parser().parse_args(argv))

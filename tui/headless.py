@@ -36,6 +36,65 @@ def inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def scan(args: argparse.Namespace) -> int:
+    """`tfscope scan`: every model under a prefix, with its findings; ModelScan's exit codes."""
+    import time
+
+    from tui.formats.scan import scan as scan_models
+    from tui.formats.scan_report import EXIT_UNREADABLE, EXIT_USAGE, exit_code, scan_to_json, scan_to_text
+    from tui.launch import open_stores
+    from tui.storage import parse_location
+
+    started = time.monotonic()
+    progress = ScanProgress() if sys.stderr.isatty() else None
+    try:
+        location = parse_location(args.location)
+    except TfscopeError as error:
+        fail(error)
+        return EXIT_USAGE
+    try:
+        store = open_stores(Settings.from_args(args)).for_location(location)
+        report = scan_models(store, location, jobs=args.jobs, on_listed=progress.listed if progress else None,
+                             on_result=progress.read if progress else None)  # fmt: skip
+    except TfscopeError as error:
+        fail(error)
+        return EXIT_UNREADABLE
+    finally:
+        if progress is not None:
+            progress.clear()
+    seconds = time.monotonic() - started
+    print_output(json.dumps(scan_to_json(report, seconds), indent=2) if args.json else scan_to_text(report, seconds))
+    return exit_code(report)
+
+
+class ScanProgress:
+    """`found 512 models; read 130` on one line of stderr, redrawn at most ten times a second."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._drawn = 0.0
+        self._total = 0
+
+    def listed(self, found: Sequence[object]) -> None:
+        self._total = len(found)
+        self._draw(f"found {self._total} model(s); reading them...")
+
+    def read(self, result: object, done: int, total: int) -> None:
+        if done == total or self._clock() - self._drawn > 0.1:
+            self._draw(f"found {total} model(s); read {done}")
+
+    def _draw(self, text: str) -> None:
+        self._drawn = self._clock()
+        sys.stderr.write(f"\r\x1b[K{text}")
+        sys.stderr.flush()
+
+    def clear(self) -> None:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
 def fail(error: TfscopeError) -> int:
     """One line on stderr; exit code 1."""
     print(f"tfscope: {error.one_line()}", file=sys.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from tui.errors import CorruptArtifactError, NotFoundError, TfscopeError
@@ -20,7 +20,7 @@ from tui.formats.registry import (
     kind_from_name,
     needs_siblings,
 )
-from tui.storage import Entry, Location, Store, TransferStats
+from tui.storage import Entry, Location, ObjectStat, Store, TransferStats
 
 MAX_FOLDER_FILES = 20_000
 """A model folder with more files than this is not a model folder: stop listing."""
@@ -41,8 +41,12 @@ def inspect_model(
     location: Location,
     on_partial: PartialCallback | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    listed: Sequence[Entry] | None = None,
 ) -> ModelInfo:
     """Read the model at `location` (a folder or a file) into a ModelInfo.
+
+    `listed` is what a listing already said (a scan walked the bucket): a folder's objects at any depth,
+    or a file's own entry. It saves the folder's listing, or the file's stat: a round trip each.
 
     For .keras and .h5 files, `on_partial` first gets what their config alone says (layers, versions,
     in a few requests) while the weights' headers, one or more requests each, are still being read.
@@ -56,7 +60,7 @@ def inspect_model(
     on_partial = _made_printable(on_partial)
     budget = Budget(location.uri, cancelled)
     try:
-        info = _inspect(store, location, on_partial, budget, stats)
+        info = _inspect(store, location, on_partial, budget, stats, listed)
         _check_rows(info)
     except TfscopeError as error:
         # A library that met the budget's stop through its file object reports a read error: say why.
@@ -78,21 +82,27 @@ def inspect_model(
 
 
 def _inspect(
-    store: Store, location: Location, on_partial: PartialCallback | None, budget: Budget, stats: TransferStats | None
+    store: Store,
+    location: Location,
+    on_partial: PartialCallback | None,
+    budget: Budget,
+    stats: TransferStats | None,
+    listed: Sequence[Entry] | None,
 ) -> ModelInfo:
     if location.is_gcs and not location.bucket:
         raise TfscopeError("gs:// alone names every bucket, not a model.",
                            "Give a model's path, like gs://bucket/models/resnet/ (browse with `tfscope gs://` to find "
                            "one).", title="Not a model")  # fmt: skip
     if location.is_dir:
-        return _inspect_folder(store, location, budget, stats)
+        return _inspect_folder(store, location, budget, stats, listed)
+    known = listed[0].stat if listed and listed[0].location == location else None
     try:
-        return _inspect_file(store, location, on_partial, budget, stats)
+        return _inspect_file(store, location, on_partial, budget, stats, known)
     except NotFoundError:
         # `gs://b/models/m` may name a folder: GCS has no folders, only prefixes
         if not location.is_gcs:
             raise
-        return _inspect_folder(store, location.as_dir(), budget, stats)
+        return _inspect_folder(store, location.as_dir(), budget, stats, None)
 
 
 def _check_rows(info: ModelInfo) -> None:
@@ -112,13 +122,15 @@ def _made_printable(callback: PartialCallback | None) -> PartialCallback | None:
     return lambda info: callback(printable_copy(info))
 
 
-def _inspect_folder(store: Store, folder: Location, budget: Budget, stats: TransferStats | None) -> ModelInfo:
+def _inspect_folder(
+    store: Store, folder: Location, budget: Budget, stats: TransferStats | None, listed: Sequence[Entry] | None
+) -> ModelInfo:
     with ThreadPoolExecutor(4, thread_name_prefix="tfscope-prefetch") as pool:
         prefetched: dict[str, Future[bytes]] = {}
         for fmt in FORMATS:  # started before the listing returns: a round trip saved on a distant bucket
-            if fmt.prefetch is not None:
+            if fmt.prefetch is not None and listed is None:
                 prefetched.update(fmt.prefetch(store, folder, pool))
-        files = _list_files(store, folder, budget)
+        files = list(listed) if listed is not None else _list_files(store, folder, budget)
         if not files:
             raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path.")
         names = {_direct_name(folder, e) for e in files}
@@ -133,10 +145,15 @@ def _inspect_folder(store: Store, folder: Location, budget: Budget, stats: Trans
 
 
 def _inspect_file(
-    store: Store, location: Location, on_partial: PartialCallback | None, budget: Budget, stats: TransferStats | None
+    store: Store,
+    location: Location,
+    on_partial: PartialCallback | None,
+    budget: Budget,
+    stats: TransferStats | None,
+    known: ObjectStat | None,
 ) -> ModelInfo:
-    # One open (one stat) serves the sniff and the reader: the first block is fetched once.
-    with store.open(location) as opened:
+    # One open (one stat, or none when listed) serves the sniff and the reader: the first block is fetched once.
+    with store.open(location, known) as opened:
         raw = budget.reader(opened)
         size = raw.seek(0, io.SEEK_END)
         raw.seek(0)

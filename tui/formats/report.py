@@ -83,10 +83,7 @@ def to_json(info: ModelInfo) -> dict[str, Any]:
         "params_by_dtype": {d: {"params": n, "bytes": b} for d, (n, b) in info.params_by_dtype().items()},
         "ops": info.ops,
         "flagged_ops": flagged_ops(info.ops),
-        "findings": [
-            {"name": f.name, "capability": f.capability, "target": f.target, "when": f.when, "where": f.where}
-            for f in info.findings
-        ],  # fmt: skip
+        "findings": [finding_json(f) for f in info.findings],
         "assets": info.assets,
         "details": info.details,
         "needs": [{"kind": n.kind, "detail": n.detail} for n in info.needs],
@@ -155,6 +152,10 @@ CAPABILITY_WORDS = {
     "stream": "writes to a stream",
     "python": "runs Python",
 }
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    return {"name": f.name, "capability": f.capability, "target": f.target, "when": f.when, "where": f.where}
 
 
 def finding_lines(findings: list[Finding]) -> list[str]:

@@ -58,6 +58,8 @@ class BrowserScreen(Screen[None]):
         Binding("s", "cycle_sort", "Sort", id="sort",
                 tooltip="Sort by name, size (biggest first) or date (newest first)"),
         Binding("r", "refresh", "Refresh", show=False, id="refresh", tooltip="List this level again"),
+        Binding("S", "scan", "Scan", id="scan", tooltip="Find every model under the highlighted folder (or this "
+                "level) and what each can do: files, network, Python"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Show every key"),
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Leave tfscope"),
         Binding("d", "toggle_details", "Details", show=False, id="details",
@@ -413,6 +415,16 @@ class BrowserScreen(Screen[None]):
             self.navigate(entry.location)
         else:
             self.notify(f"{printable(entry.name)} is not a model tfscope recognises.", timeout=3, markup=False)
+
+    def action_scan(self) -> None:
+        from tui.screens.scan import ScanScreen
+
+        entry = self.table.highlighted_entry
+        target = entry.location if entry is not None and entry.is_dir else self.location
+        if target is None or (target.is_gcs and not target.bucket):
+            self.notify("A scan needs a bucket: highlight one, or open it first.", severity="warning", timeout=4)
+            return
+        self.app.push_screen(ScanScreen(self.services, target))
 
     def action_go_up(self) -> None:
         if self.location is None:

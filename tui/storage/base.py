@@ -107,8 +107,11 @@ class Store(Protocol):
         """
         ...
 
-    def open(self, location: Location) -> BinaryIO:
-        """A seekable, read-only file object that fetches the bytes it is asked for."""
+    def open(self, location: Location, known: ObjectStat | None = None) -> BinaryIO:
+        """A seekable, read-only file object that fetches the bytes it is asked for.
+
+        `known` is the object's stat from a listing: a store that would ask for it first need not.
+        """
         ...
 
     def download(self, location: Location, dest: Path) -> None:

@@ -31,6 +31,9 @@ CONNECT_SECONDS = 3.05
 BUCKET_METADATA_ENV = "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA"
 """google-cloud-storage 3.17 GETs each bucket's metadata in a background thread to label OpenTelemetry
 spans, even with tracing off: one more request per bucket, and a 403 for viewer-only accounts."""
+CONNECTIONS = 64
+"""Connections kept open to storage: a scan's parallel reads and chunked downloads reuse them (requests
+keeps 10 by default and opens, then drops, one more for each read past that, a new handshake each)."""
 
 
 class GcsStore:
@@ -78,6 +81,10 @@ class GcsStore:
         else:
             client = storage.Client(project=self.project)
         client._http.hooks["response"].append(self.stats.count_response)
+        from requests.adapters import HTTPAdapter
+
+        for scheme in ("https://", "http://"):  # parallel reads reuse connections instead of reopening them
+            client._http.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=CONNECTIONS))
         return client
 
     def _call_options(self) -> dict[str, Any]:
@@ -135,7 +142,13 @@ class GcsStore:
         with translated(location, stall=self.stall):
             pages = (
                 self.client()
-                .list_blobs(location.bucket, prefix=location.as_dir().path, page_size=PAGE_SIZE, **self._call_options())
+                .list_blobs(
+                    location.bucket,
+                    prefix=location.as_dir().path,
+                    page_size=PAGE_SIZE,
+                    fields=LISTING_FIELDS,
+                    **self._call_options(),
+                )
                 .pages
             )
             for page in pages:
@@ -166,8 +179,8 @@ class GcsStore:
             )
             return data
 
-    def open(self, location: Location) -> BinaryIO:
-        stat = self.stat(location)
+    def open(self, location: Location, known: ObjectStat | None = None) -> BinaryIO:
+        stat = known if known is not None and known.generation is not None else self.stat(location)
 
         def fetch(start: int, length: int) -> bytes:
             # Pinned to the generation stat saw: an overwrite mid-read fails instead of mixing two files.
