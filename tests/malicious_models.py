@@ -28,6 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 AT_LOAD = "at load"
 SERVING = "when called: serving_default"
+ESCAPING_ASSET = "../" * 12 + "etc/hostname"
+"""An asset name that leaves the model's folder: os.path.join(assets_dir, name) climbs to the root."""
 PYFUNC_TOKEN = re.compile(r"pyfunc_\d+")
 """tf.py_function's token: a per-process counter, so matched, not spelled."""
 
@@ -90,8 +92,8 @@ EXPECTED: dict[str, list[Expected]] = {
     "freed": [  # a TF2 resource's destroyer runs when the loaded object is freed: no call needed
         Expected("WriteFile", "file_write", "/tmp/tfscope-freed.txt", AT_LOAD),
     ],
-    "vocabulary": [  # a lookup table filled from the model's own asset while loading
-        Expected("InitializeTableFromTextFileV2", "file_read", "assets/vocab.txt", AT_LOAD),
+    "asset_escape": [  # a lookup table filled, while loading, from an "asset" whose recorded name climbs out
+        Expected("InitializeTableFromTextFileV2", "file_read", f"assets/{ESCAPING_ASSET}", AT_LOAD),
     ],
     "exposed": [  # reachable only from functions the object graph exposes, not from a signature
         Expected("ReadFile", "file_read", "/etc/hostname", "when called: probe"),
@@ -115,7 +117,7 @@ def write_malicious_models(dest: Path) -> dict[str, set[tuple[str, str]]]:
         "stream": _stream,
         "python": _python,
         "freed": _freed,
-        "vocabulary": _vocabulary,
+        "asset_escape": _asset_escape,
         "exposed": _exposed,
     }
     for name, build in builders.items():
@@ -278,7 +280,21 @@ def _freed(tf: Any, path: Path) -> None:
     tf.saved_model.save(module, str(path), signatures={"serving_default": serve})
 
 
-def _vocabulary(tf: Any, path: Path) -> None:
+def _asset_escape(tf: Any, path: Path) -> None:
+    """A vocabulary model whose asset's recorded name is rewritten: loading joins it to assets/ and reads
+    whatever it reaches (TF checks nothing)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    vocabulary_model(tf, path)
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((path / "saved_model.pb").read_bytes())
+    for asset in saved_model.meta_graphs[0].asset_file_def:
+        asset.filename = ESCAPING_ASSET
+    (path / "saved_model.pb").write_bytes(saved_model.SerializeToString())
+
+
+def vocabulary_model(tf: Any, path: Path) -> None:
+    """A standard text model: a lookup table filled from its own vocabulary file (an asset) while loading."""
     vocab = Path(tempfile.mkdtemp(prefix="tfscope-vocab-")) / "vocab.txt"  # saving copies it into assets/
     vocab.write_text("a\nb\n")
     table = tf.lookup.StaticHashTable(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from malicious_models import EXPECTED, write_malicious_models
+from malicious_models import EXPECTED, vocabulary_model, write_malicious_models
 
 from tui.formats.inspect import inspect_model
 from tui.formats.model_info import ModelInfo, when_called
@@ -121,6 +121,30 @@ def test_standard_models_have_no_findings(model_files: Path, zoo: Path) -> None:
         assert info.findings == [], (artifact, info.findings)
     for artifact in lite:
         assert inspect(artifact).needs == [], artifact
+
+
+def test_a_table_filled_from_its_own_asset_is_not_a_finding(tmp_path: Path) -> None:
+    """TF Hub's text models read their vocabulary at load: the model's own file, not the user's. The same
+    op fed a Const naming `assets/vocab.txt` (relative to wherever tfscope runs) is still a finding."""
+    vocabulary_model(tf, tmp_path / "vocab")
+    assert inspect(tmp_path / "vocab").findings == []
+    v1 = tf.compat.v1
+    with tf.Graph().as_default():
+        x = v1.placeholder(tf.string, [None], name="x")
+        table = tf.raw_ops.HashTableV2(key_dtype=tf.string, value_dtype=tf.int64)
+        fill = tf.raw_ops.InitializeTableFromTextFileV2(
+            table_handle=table, filename=tf.constant("assets/vocab.txt"), key_index=-2, value_index=-1
+        )
+        y = tf.raw_ops.LookupTableFindV2(table_handle=table, keys=x, default_value=tf.constant(-1, tf.int64))
+        signature = v1.saved_model.signature_def_utils.predict_signature_def({"x": x}, {"y": y})
+        builder = v1.saved_model.Builder(str(tmp_path / "cwd"))
+        with v1.Session() as session:
+            builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature},
+                                                 main_op=fill)  # fmt: skip
+        builder.save()
+    assert ("InitializeTableFromTextFileV2", "file_read", "assets/vocab.txt", "at load") in found(
+        inspect(tmp_path / "cwd")
+    )
 
 
 # -- one model per capability class (tests/malicious_models.py) ------------------------------------------

@@ -27,11 +27,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from tui.formats.limits import Budget
 from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, Finding, when_called
 
+T = TypeVar("T")
 TABLE_PATH = Path(__file__).with_name("op_capabilities.json")
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 """A signature TF adds for what loading runs (table initialisers): hidden from the signatures list."""
@@ -91,42 +92,59 @@ def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
     """Every use of a capability op in `meta_graph`, with when it runs and its target where constant."""
     table = op_table()
     graph = _Graph(meta_graph, budget)
-    saver = graph.reach(_saver_roots(meta_graph))
-    at_load = graph.reach(_load_roots(meta_graph), functions=_load_functions(meta_graph))
-    called: dict[str, _Reach] = {}
-    for name, signature in sorted(meta_graph.signature_def.items()):
-        if name != INIT_OP_SIGNATURE:
-            called[name] = graph.reach(_input_node(t.name) for t in signature.outputs.values())
-    exposed: dict[str, _Reach] | None = None  # walked only when a finding needs it: most models have none
+    uses = [(scope, node, table.ops[node.op]) for scope, node in graph.all_nodes() if node.op in table.ops]
+    if not uses:
+        return []
+    # The walks are made once each, and only when a use needs them: most models hold only the saver's ops.
+    saver = _Lazy(lambda: graph.reach(_saver_roots(meta_graph)))
+    at_load = _Lazy(lambda: graph.reach(_load_roots(meta_graph), functions=_load_functions(meta_graph)))
+    called = _Lazy(
+        lambda: {
+            name: graph.reach(_input_node(t.name) for t in signature.outputs.values())
+            for name, signature in sorted(meta_graph.signature_def.items())
+            if name != INIT_OP_SIGNATURE
+        }
+    )
+    exposed = _Lazy(
+        lambda: {path: graph.reach((), functions) for path, functions in _exposed(meta_graph, budget).items()}
+    )
     findings = []
-    for scope, node in graph.all_nodes():
-        capability = table.ops.get(node.op)
-        if capability is None:
-            continue
-        where = f"{scope}/{node.name}" if scope else node.name
-        if node.op in table.saver_ops and saver.holds(scope, node.name):
+    for scope, node, capability in uses:
+        if node.op in table.saver_ops and saver().holds(scope, node.name):
             continue  # the standard saver's own file ops: every SavedModel has them
         budget.spend(1, on="capability ops")
         used = capability_use(node.op, capability, node.attr, functools.partial(graph.input_constant, scope, node))
         if used is None:
             continue  # set up to reach nothing: a debug op without URLs, a proto op with its own descriptors
+        kind, target = used
+        if kind == "file_read" and isinstance(target, AssetPath) and target.own:
+            continue  # a lookup table filling itself from the model's own vocabulary file, as TF Hub text models do
         when = NOT_REACHABLE
-        if at_load.holds(scope, node.name):
+        if at_load().holds(scope, node.name):
             when = AT_LOAD
         else:
-            callers = [name for name, reach in called.items() if reach.holds(scope, node.name)]
+            callers = [name for name, reach in called().items() if reach.holds(scope, node.name)]
             if not callers and scope is not None:  # object-graph functions reach library functions only
-                if exposed is None:
-                    exposed = {
-                        path: graph.reach((), functions) for path, functions in _exposed(meta_graph, budget).items()
-                    }
-                callers = [path for path, reach in exposed.items() if reach.holds(scope, node.name)]
+                callers = [path for path, reach in exposed().items() if reach.holds(scope, node.name)]
             if callers:
                 when = when_called(callers)
-        kind, target = used
-        findings.append(Finding(node.op, kind, target, when, where))
+        where = f"{scope}/{node.name}" if scope else node.name
+        findings.append(Finding(node.op, kind, None if target is None else str(target), when, where))
     findings.sort(key=lambda f: (f.when != AT_LOAD, f.when == NOT_REACHABLE, f.capability, f.name, f.where))
     return findings
+
+
+class _Lazy(Generic[T]):
+    """A value worked out on the first call, then kept."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make: Callable[[], T] | None = make
+        self._value: T | None = None
+
+    def __call__(self) -> T:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return cast(T, self._value)
 
 
 class _Reach:
@@ -317,14 +335,38 @@ class _Graph:
         return None
 
     @functools.cached_property
-    def _asset_tensors(self) -> dict[str, str]:
+    def _asset_tensors(self) -> dict[str, AssetPath]:
         """Top-level nodes that loading feeds with the path of one of the model's assets."""
         return {_input_node(a.tensor_info.name): _asset_path(a.filename) for a in self.meta_graph.asset_file_def}
 
 
-def _asset_path(filename: str) -> str:
-    """Where loading finds an asset: the model's own assets/ folder."""
-    return f"assets/{filename}"
+class AssetPath(str):
+    """The path loading hands over for one of the model's assets: the model's own `assets/NAME`, or,
+    where the recorded name is absolute or climbs out with `..`, wherever that leads (loading joins it
+    to the assets folder as `os.path.join` does). Equal only to another AssetPath: a Const holding the
+    same text names a file relative to the user's working folder, not the model's."""
+
+    __slots__ = ()
+
+    @property
+    def own(self) -> bool:
+        """A file inside the model's own assets folder."""
+        parts = self.split("/")
+        return parts[0] == "assets" and len(parts) > 1 and all(p not in {"", ".", ".."} for p in parts[1:])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssetPath) and str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(("asset", str(self)))
+
+
+def _asset_path(filename: str) -> AssetPath:
+    """Where loading finds an asset recorded as `filename` (see AssetPath)."""
+    return AssetPath(filename if filename.startswith("/") else f"assets/{filename}")
 
 
 def _exposed(meta_graph: Any, budget: Budget) -> dict[str, list[str]]:
