@@ -112,6 +112,48 @@ def test_a_scan_stops_when_cancelled(emulator: Emulator) -> None:
              cancelled=cancelled)  # fmt: skip
 
 
+def _h5_helpers() -> int:
+    """HDF5 helper processes this test process has running now."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        count += ppid == os.getpid() and b"tui.formats.h5_sandbox" in command
+    return count
+
+
+def test_a_scan_of_many_hdf5_files_keeps_few_helpers(zoo: Path, tmp_path: Path) -> None:
+    """Sixteen reads at once, one HDF5 helper each, meant a Python and h5py start-up per file; the pool
+    keeps at most MAX_HELPERS and every file is still read."""
+    from tui.formats.h5_sandbox import MAX_HELPERS
+    from tui.storage import LocalStore
+
+    sources = sorted((zoo / "keras").glob("*.h5")) + sorted((zoo / "keras").glob("*.keras"))
+    for copy in range(6):
+        for source in sources:
+            (tmp_path / f"{copy}-{source.name}").write_bytes(source.read_bytes())
+    peak, done = 0, threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _h5_helpers())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        report = scan(LocalStore(), parse_location(str(tmp_path)), jobs=16)
+    finally:
+        done.set()
+        watcher.join()
+    assert len(report.results) == 6 * len(sources) >= 36
+    assert [r.error for r in report.results if r.error] == []
+    assert 0 < peak <= MAX_HELPERS, peak
+
+
 def run_scan(*args: str, emulator: Emulator | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_GCE_CHECK": "true"}
     if emulator is not None:

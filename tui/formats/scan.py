@@ -22,7 +22,7 @@ from tui.formats.model_info import ModelInfo
 from tui.formats.registry import checkpoint_prefixes, folder_kind, kind_from_name
 from tui.storage import Entry, Location, Store
 
-JOBS = 16
+JOBS = 32
 """Models read at once. Each read has at most a few requests of its own in flight (a SavedModel reads
 its side files in parallel), so a scan keeps well under the store's connection pool (storage/gcs.py)."""
 MAX_OBJECTS = 2_000_000
