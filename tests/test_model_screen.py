@@ -266,3 +266,39 @@ async def test_a_standard_model_says_none_were_found_and_gets_no_sign(snoop_and_
         assert browser.table.mark_of(plain).gated_findings == 0
         for y in range(1, browser.table.row_count + 1):
             assert "⚠" not in browser.table.render_line(y).text
+
+
+async def test_loading_a_model_that_reads_files_asks_first_and_the_question_fits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The gate in the TUI: `l` asks, listing every finding whole (a long path is wrapped, not cut); the
+    question and its buttons stay on an 80x24 screen however many there are; no loads nothing, yes loads."""
+    from tui.screens.confirm import ConfirmScreen
+
+    tf = pytest.importorskip("tensorflow")
+    paths = [f"/srv/tfscope-test/{'deep/' * 8}secret-{i:02d}.txt" for i in range(12)]
+
+    class Nosy(tf.Module):  # type: ignore[misc]
+        @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
+        def serve(self, name: object) -> dict[str, object]:
+            return {"out": tf.strings.join([name, *(tf.io.read_file(p) for p in paths)])}
+
+    module = Nosy()
+    tf.saved_model.save(module, str(tmp_path / "nosy"), signatures={"serving_default": module.serve})
+    app = make_test_app(str(tmp_path / "nosy"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_model(pilot)
+        screen = app.screen
+        assert isinstance(screen, ModelScreen)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        dialog = app.screen
+        question, buttons = dialog.query_one("#confirm-question"), dialog.query_one("#confirm-buttons")
+        assert question.region.y >= 0 and buttons.region.bottom <= 24 and buttons.region.height > 0
+        said = "".join(drawn(dialog.query_one("#confirm-detail"))).replace(" ", "")
+        assert all(p in said for p in paths), said  # each whole, wrapped where the box ends
+        await pilot.press("n")
+        assert app.screen is screen and screen.load_state.phase == "not loaded"
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.load_state.phase in {"loaded", "failed"}, 180)
+        assert screen.load_state.loaded, screen.load_state.note

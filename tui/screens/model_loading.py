@@ -8,8 +8,8 @@ from textual import on, work
 from textual.worker import get_current_worker
 
 from tui.formats.limits import InspectionCancelled
-from tui.formats.report import finding_lines
-from tui.formatting import format_size
+from tui.formats.report import CAPABILITY_WORDS
+from tui.formatting import format_size, printable
 from tui.messages import LoadProgressed, ModelLoaded
 from tui.runtime.host import RuntimeCancelledError
 from tui.runtime.session import load_model
@@ -61,7 +61,12 @@ class ModelLoading(ModelScreenState):
             if yes:
                 self._start_load()
 
-        question = FINDINGS_RISK.format(listing="\n".join(finding_lines(gated)))
+        listing = "\n".join(
+            f"⚠ {f.name} {CAPABILITY_WORDS.get(f.capability, f.capability)} {printable(f.target or '(computed)')}\n"
+            f"    {f.when}"
+            for f in gated
+        )  # two short lines each: a narrow dialog wraps them where a column layout would break apart
+        question = FINDINGS_RISK.format(listing=listing)
         self.app.push_screen(ConfirmScreen("Load a model that acts on this machine?", question), answered)
 
     def _start_load(self) -> None:
