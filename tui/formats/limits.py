@@ -13,7 +13,7 @@ import contextlib
 import io
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from tui.errors import CorruptArtifactError, TfscopeError
@@ -144,6 +144,13 @@ class _BudgetedReader(io.RawIOBase):
 
     def tell(self) -> int:
         return int(self._raw.tell())
+
+    def prefetch(self, ranges: Sequence[tuple[int, int]], check: Callable[[], None] | None = None) -> None:
+        """Passed on to the file below if it prefetches (storage.ranged), and charged as read."""
+        inner = getattr(self._raw, "prefetch", None)
+        if callable(inner):
+            self._budget.spend_bytes(sum(max(0, length) for _, length in ranges))
+            inner(ranges, self._budget.check)
 
     def readinto(self, buffer: Any) -> int:
         self._budget.spend_bytes(len(buffer))

@@ -1,13 +1,17 @@
 """HDF5 files as tfscope needs them: root attributes, groups and every dataset's shape and dtype.
 
-The asking is done by h5py in a helper process (h5_sandbox, h5_probe); this module turns its
-answers into what the readers use, and the links it found into what loading would need.
+The datasets' shapes come from a hand-written reader of HDF5's metadata (h5_headers), which fetches
+a whole tree level at once; anything it does not read, and the attributes, are asked of h5py in a
+helper process (h5_sandbox, h5_probe). This module turns their answers into what the readers use,
+and the links found into what loading would need.
 """
 
 from __future__ import annotations
 
 from typing import Any, BinaryIO
 
+from tui.formats.h5_headers import walk_groups
+from tui.formats.h5_messages import NotParsed
 from tui.formats.h5_sandbox import probe_h5
 from tui.formats.limits import Budget
 from tui.formats.model_info import ModelInfo, Need
@@ -30,6 +34,16 @@ def read_h5(
     """The probe's answer for these attributes and groups (see h5_probe.probe); `attribute_reads`
     caps the bytes read for the attributes (see h5_sandbox.probe_h5)."""
     request = {"attributes": list(attributes), "groups": list(groups), "shapes": shapes}
+    if groups and shapes:
+        # h5py reads a header per round trip (100+ for a ResNet50 on a distant bucket); this walk a level.
+        try:
+            walked = walk_groups(file, size, groups, budget)
+        except NotParsed:
+            return probe_h5(file, size, request, what, budget, attribute_reads)  # h5py reads what it did not
+        if attributes:
+            asked = probe_h5(file, size, {**request, "groups": []}, what, budget, attribute_reads)
+            walked["attributes"] = asked["attributes"]
+        return walked
     return probe_h5(file, size, request, what, budget, attribute_reads)
 
 

@@ -4,13 +4,18 @@ h5py and zipfile jump around a file: header, central directory, a dataset header
 superblock. google-cloud-storage's BlobReader drops its buffer on every seek, so reading an `.h5`'s
 layer table through it fetched 2.5 times the file. This reader fetches aligned blocks, coalesces
 neighbours into one request, and keeps recent blocks, so each byte crosses the network once.
+
+A reader that knows what it will read next (the HDF5 header walk: every header of a tree level) calls
+`prefetch` with those ranges: the missing blocks come in parallel requests, so a level costs a round
+trip or two instead of one per header.
 """
 
 from __future__ import annotations
 
 import io
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import BinaryIO
 
 BLOCK_SIZE = 16 * 1024
@@ -18,8 +23,18 @@ BLOCK_SIZE = 16 * 1024
 CACHE_BLOCKS = 1024
 """Memory bound of the cache: BLOCK_SIZE * CACHE_BLOCKS (16 MiB)."""
 
+PARALLEL_FETCHES = 32
+"""Requests one prefetch keeps in flight (the GCS store keeps 64 connections)."""
+GAP_BLOCKS = 8
+"""Unwanted blocks read between two wanted ones rather than spending a request on each side (128 KB:
+about 10 ms at 100 Mbit/s, a third of a 30 ms round trip)."""
+RUN_BLOCKS = 64
+"""Blocks one prefetch request may carry at most (1 MiB): longer runs are split and fetched in parallel."""
+
 Fetch = Callable[[int, int], bytes]
 """(start, length) -> bytes: one ranged request."""
+Ranges = Sequence[tuple[int, int]]
+"""(offset, length) pairs: what a reader will read next."""
 
 
 class SeekableReader(io.RawIOBase):
@@ -63,6 +78,13 @@ class SliceReader(SeekableReader):
         self._pos += len(data)
         return len(data)
 
+    def prefetch(self, ranges: Ranges, check: Callable[[], None] | None = None) -> None:
+        """Passed on to the file below, if it prefetches (see BlockCachedReader.prefetch)."""
+        inner = getattr(self._inner, "prefetch", None)
+        if callable(inner):
+            clipped = [(start, min(length, self._size - start)) for start, length in ranges if 0 <= start < self._size]
+            inner([(self._offset + start, length) for start, length in clipped], check)
+
 
 class BlockCachedReader(SeekableReader):
     """Read-only, seekable view of a remote object of known `size`, fetched block by block."""
@@ -85,6 +107,69 @@ class BlockCachedReader(SeekableReader):
         buffer[: len(piece)] = piece
         self._pos = end
         return len(piece)
+
+    def prefetch(self, ranges: Ranges, check: Callable[[], None] | None = None) -> None:
+        """Fetch the missing blocks under `ranges` now, PARALLEL_FETCHES requests at a time.
+
+        A hint: the caller then reads as usual, from the cache. At most half the cache is filled, so
+        nothing prefetched is evicted before it is read; the rest is read when asked for. `check` is
+        called while waiting (a budget's cancel flag: it raises to stop).
+        """
+        runs = self._missing_runs(ranges)
+        if not runs:
+            return
+        pool = ThreadPoolExecutor(min(PARALLEL_FETCHES, len(runs)), thread_name_prefix="tfscope-prefetch")
+        try:
+            futures = {run: pool.submit(self._fetch_run, *run) for run in runs}
+            pending: set[Future[bytes]] = set(futures.values())
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    future.result()  # a failed request raises here (the store's own error)
+                if check is not None:
+                    check()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        for (first, last), future in futures.items():
+            data = future.result()
+            for i in range(first, last + 1):
+                self._cache[i] = data[(i - first) * self._block : (i - first + 1) * self._block]
+                self._cache.move_to_end(i)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+
+    def _missing_runs(self, ranges: Ranges) -> list[tuple[int, int]]:
+        """Runs (first, last block) to fetch: wanted blocks not cached, neighbours within GAP_BLOCKS joined."""
+        spans = sorted(
+            (start // self._block, (min(self._size, start + length) - 1) // self._block)
+            for start, length in ranges
+            if length > 0 and 0 <= start < self._size
+        )
+        missing: list[int] = []
+        limit = self._capacity // 2
+        for first, last in spans:
+            for block in range(max(first, missing[-1] + 1 if missing else 0), last + 1):
+                if block not in self._cache:
+                    missing.append(block)
+                    if len(missing) >= limit:
+                        break
+            if len(missing) >= limit:
+                break
+        runs: list[tuple[int, int]] = []
+        for block in missing:
+            if runs and block - runs[-1][1] <= GAP_BLOCKS + 1 and block - runs[-1][0] < RUN_BLOCKS:
+                runs[-1] = (runs[-1][0], block)
+            else:
+                runs.append((block, block))
+        return runs
+
+    def _fetch_run(self, first: int, last: int) -> bytes:
+        start = first * self._block
+        length = min(self._size, (last + 1) * self._block) - start
+        data = self._fetch(start, length)
+        if len(data) != length:
+            raise EOFError(f"asked for {length} bytes at {start}, got {len(data)}: the object changed or shrank")
+        return data
 
     def _load(self, first: int, last: int) -> None:
         """Fetch the missing blocks of [first, last], one request per contiguous run."""
