@@ -182,12 +182,17 @@ class BrowserScreen(Screen[None]):
         first = rest is None  # the first page replaces what the table shows
         pages = self.stores.for_location(location).list_level(location) if rest is None else rest
         count = listed
-        for page in pages:
-            if worker.is_cancelled:
-                return
-            self.post_message(PageListed(location, page, kinds_by_name(page), first=first))
-            first = False
-            count += len(page)
+        try:
+            for page in pages:
+                if worker.is_cancelled:
+                    return
+                self.post_message(PageListed(location, page, kinds_by_name(page), first=first))
+                first = False
+                count += len(page)
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:  # left the level: its range listers stop now, not when this is collected
+                close()
         if not worker.is_cancelled:
             self.post_message(ListingFinished(location, count))
 

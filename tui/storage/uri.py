@@ -12,7 +12,7 @@ GCS_SCHEME = "gs"
 LOCAL_SCHEME = "file"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     """Where something lives.
 
@@ -37,9 +37,15 @@ class Location:
     @property
     def name(self) -> str:
         """The last segment, with a trailing "/" for folders ("" for the bucket list)."""
-        if self.is_gcs and not self.path:
+        path = self.path
+        if self.is_gcs and not path:
             return f"{self.bucket}/" if self.bucket else ""
-        stripped = self.path.rstrip("/")
+        # The usual shapes cut straight from the path: a level of 100,000 rows asks for every name.
+        if path and not path.endswith("/"):
+            return path[path.rfind("/") + 1 :]
+        if len(path) > 1 and path[-2] != "/":
+            return path[path.rfind("/", 0, -1) + 1 :]
+        stripped = path.rstrip("/")
         base = stripped.rsplit("/", 1)[-1]
         if not base:
             return "/"
@@ -74,6 +80,14 @@ class Location:
     def as_dir(self) -> Location:
         """The same location read as a folder."""
         return self if self.is_dir else Location(self.scheme, self.bucket, self.path + "/")
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Location:
+        """The location whose `uri` this is (the inverse of `uri`, without parse_location's checks)."""
+        if uri.startswith("gs://"):
+            bucket, _, path = uri[len("gs://") :].partition("/")
+            return cls(GCS_SCHEME, bucket, path)
+        return cls(LOCAL_SCHEME, path=uri)
 
     def __str__(self) -> str:
         return self.uri

@@ -169,7 +169,7 @@ class LevelTable(ScrollView, can_focus=True):
         self.marks: dict[Location, Mark] = {}
         """The model kind of each entry known to be (or named like) one."""
         self.name_width = NAME_MIN
-        self._index: dict[str, int] = {}  # URI -> position in `shown`
+        self._index: dict[Location, int] = {}  # -> position in `shown` (not by URI: a string a row)
         self._announced: str | None = None  # the URI last sent as RowHighlighted
 
     # -- what the screen calls --------------------------------------------------------------
@@ -197,9 +197,10 @@ class LevelTable(ScrollView, can_focus=True):
             self._rebuild(highlighted, ordered=True)
             return
         was_empty = not self.shown
+        wanted = self.filter_text.lower()  # read once: a reactive costs a lookup a row
         for entry in entries:
-            if self._passes(entry):
-                self._index[entry.location.uri] = len(self.shown)
+            if not wanted or wanted in entry.name.lower():
+                self._index[entry.location] = len(self.shown)
                 self.shown.append(entry)
         self._fit_name_column(entries)
         self._resize()
@@ -220,7 +221,7 @@ class LevelTable(ScrollView, can_focus=True):
             self.marks.pop(location, None)
         else:
             self.marks[location] = mark
-        index = self._index.get(location.uri)
+        index = self._index.get(location)
         if index is not None:
             self.refresh_line(index + 1)  # a virtual line: the header is line 0
 
@@ -229,7 +230,7 @@ class LevelTable(ScrollView, can_focus=True):
 
     def index_of(self, uri: str) -> int | None:
         """Where the entry with this URI is shown, or None if it is not (filtered out, not listed yet)."""
-        return self._index.get(uri)
+        return self._index.get(Location.from_uri(uri))
 
     @property
     def highlighted_entry(self) -> Entry | None:
@@ -370,7 +371,8 @@ class LevelTable(ScrollView, can_focus=True):
     # -- internals --------------------------------------------------------------------------
 
     def _passes(self, entry: Entry) -> bool:
-        return self.filter_text.lower() in entry.name.lower()
+        wanted = self.filter_text
+        return not wanted or wanted.lower() in entry.name.lower()
 
     def _ordered(self) -> list[Entry]:
         shown = [e for e in self.entries if self._passes(e)]
@@ -382,15 +384,20 @@ class LevelTable(ScrollView, can_focus=True):
         if not ordered:
             self.shown = self._ordered()
             self._fit_name_column(self.shown)
-        self._index = {e.location.uri: i for i, e in enumerate(self.shown)}
+        self._index = {e.location: i for i, e in enumerate(self.shown)}
         self._resize()
-        position = self._index.get(keep, 0) if keep else 0
+        position = self._index.get(Location.from_uri(keep), 0) if keep else 0
         if not self.shown:
             self._announced = None
         self.cursor = position
 
     def _fit_name_column(self, entries: Iterable[Entry]) -> None:
-        longest = max((cell_len(e.name) for e in entries), default=0)
+        if self.name_width >= NAME_MAX:
+            return  # as wide as it gets: a page of 1,000 names need not be measured
+        names = [e.location.name for e in entries]
+        # All-ASCII pages (the usual) are measured with len, many times quicker than cell_len per name.
+        measure = len if "".join(names).isascii() else cell_len
+        longest = max(map(measure, names), default=0)
         self.name_width = min(NAME_MAX, max(self.name_width, longest + 1))
 
     def _resize(self) -> None:
