@@ -175,13 +175,7 @@ def symbol_table(data: bytes, offsets: int) -> tuple[int, int]:
 
 def links_are_dense(data: bytes, offsets: int) -> bool:
     """A link info message: True when the links live in a fractal heap (not read here)."""
-    c = Cursor(data, offsets=offsets)
-    version, flags = c.u8(), c.u8()
-    if version != 0 or flags & ~3:
-        raise NotParsed(f"link info version {version}, flags {flags}")
-    if flags & 1:
-        c.take(8)
-    return c.address() is not None
+    return _info_is_dense(data, offsets, "link info", creation_index_bytes=8)
 
 
 def link(data: bytes, offsets: int) -> Link:
@@ -229,12 +223,18 @@ def attribute_name(data: bytes) -> bytes:
 
 def attributes_are_dense(data: bytes, offsets: int) -> bool:
     """An attribute info message: True when the attributes live in a fractal heap (not read here)."""
+    return _info_is_dense(data, offsets, "attribute info", creation_index_bytes=2)
+
+
+def _info_is_dense(data: bytes, offsets: int, what: str, creation_index_bytes: int) -> bool:
+    """A link or attribute info message (version 0): whether its fractal heap address is defined. Flag
+    bit 0 adds the maximum creation index (8 bytes for links, 2 for attributes) before the address."""
     c = Cursor(data, offsets=offsets)
     version, flags = c.u8(), c.u8()
     if version != 0 or flags & ~3:
-        raise NotParsed(f"attribute info version {version}")
+        raise NotParsed(f"{what} version {version}, flags {flags}")
     if flags & 1:
-        c.take(2)
+        c.take(creation_index_bytes)
     return c.address() is not None
 
 
