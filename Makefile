@@ -35,8 +35,8 @@ check: $(STAMP)  ## lint, format, types, import contracts
 screenshots: $(STAMP)  ## SVGs of the browser on the demo bucket, into screenshots/
 	$(PY) tests/make_screenshots.py screenshots
 
-bench: $(STAMP)  ## tfscope vs saved_model_cli & co, side by side; QUICK=1 for a short run
-	QUICK=$(QUICK) $(PY) bench/run.py
+bench: $(STAMP)  ## tfscope vs saved_model_cli, ModelScan & co, side by side; QUICK=1 short run, ROWS=7 (or scan) one row
+	QUICK=$(QUICK) ROWS=$(ROWS) $(PY) bench/run.py
 
 FUZZ_ZOO ?= $(HOME)/.cache/tfscope/fuzz-zoo-v1
 MINUTES ?= 30

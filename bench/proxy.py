@@ -38,10 +38,12 @@ class LatencyProxy:
 
     def start(self) -> None:
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(10):
+            raise RuntimeError(f"the latency proxy did not start on port {self.port} (see the traceback above)")
 
     def stop(self) -> None:
         async def shutdown() -> None:
+            self._server.close()  # the port is free again at once: the scan rows start a proxy on it next
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in tasks:
                 task.cancel()
@@ -53,8 +55,8 @@ class LatencyProxy:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", self.port))
-        self.port = server.sockets[0].getsockname()[1]
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", self.port))
+        self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
 
