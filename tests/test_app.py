@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS
-from fault_proxy import FaultProxy
+from fault_proxy import FaultProxy, Rule
 from pilot import make_test_app, notices, settle, wait_for
 from textual.message import Message
 
@@ -141,6 +141,44 @@ async def test_a_5000_object_prefix_shows_its_first_page_while_the_rest_streams(
         ]
         await pilot.press("end")
         assert app.browser.table.highlighted_entry.name == f"obj-{PAGING_OBJECTS - 1:05d}.txt"
+
+
+async def test_a_streamed_level_is_on_screen_from_its_first_page_and_exact_when_it_ends(
+    fault_proxy: FaultProxy,
+) -> None:
+    """Pages after the first are held back by the proxy until the first page is seen drawn; then they
+    stream in (drawn together, not one redraw each), and the level ends exact: every row, in order."""
+    import threading
+
+    held = threading.Event()
+
+    def later_pages(handler) -> bool:  # type: ignore[no-untyped-def]
+        query = parse_qs(urlsplit(handler.path).query)
+        if "/o?" in handler.path and ("pageToken" in query or "startOffset" in query):
+            held.wait(30)
+        return False  # then answered as usual
+
+    fault_proxy.add(Rule(later_pages))
+    app = make_test_app(f"gs://{PAGING_BUCKET}/many/")
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser, table = app.browser, app.browser.table
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.pause()
+        assert not browser.listing_done and table.row_count == 1000
+        assert table.virtual_size.height == 1001 and "obj-00000.txt" in table.render_line(1).text
+        assert "listing… 1,000" in str(browser.query_one("#uri-bar").render())
+        await pilot.press("down", "down")
+        held.set()
+        await wait_for(pilot, lambda: browser.listing_done)
+        names = [f"obj-{i:05d}.txt" for i in range(PAGING_OBJECTS)]
+        assert [e.name for e in table.shown] == names and [e.name for e in table.entries] == names
+        assert table.virtual_size.height == PAGING_OBJECTS + 1  # drawn to the last row, not a redraw behind
+        assert table.highlighted_entry.name == "obj-00002.txt"  # the cursor stayed where it was put
+        await pilot.pause()
+        assert "5,500 entries" in str(browser.query_one("#uri-bar").render())
+        await pilot.press("end")
+        assert table.highlighted_entry.name == names[-1]
+        assert names[-1] in table.render_line(table.scrollable_content_region.height - 1).text
 
 
 async def test_keys_and_clicks_move_the_cursor_and_the_details_follow() -> None:

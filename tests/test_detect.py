@@ -53,3 +53,36 @@ def test_index_needs_its_data_shard() -> None:
     assert kind_from_name("ckpt-1.index", ["ckpt-1.data-00000-of-00001"]) is ArtifactKind.CHECKPOINT
     assert kind_from_name("ckpt-1.index", ["other.data-00000-of-00001"]) is None
     assert folder_kind(["checkpoint"]) is ArtifactKind.CHECKPOINT
+
+
+def test_kinds_by_name_reads_a_page_once_and_agrees_with_kind_from_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's names are gathered into one set that every sibling check shares (a copy per entry made
+    a 1,000-entry page cost a million insertions), and the kinds are what kind_from_name says entry by entry."""
+    import dataclasses
+
+    from tui.formats import registry
+    from tui.storage import Entry, Location
+
+    names = [f"part-{i:05d}.tfrecord" for i in range(2000)]
+    names += ["ckpt-1.index", "ckpt-1.data-00000-of-00001", "ckpt-2.index", "lonely.index", "BIG.H5", "m.keras",
+              "m.tflite", "x.hdf5", "folder.h5/", "sub/", "notes.txt", "saved_model.pb"]  # fmt: skip
+    page = [Entry(Location("gs", "b", f"p/{name}")) for name in names]
+    sibling_sets: list[object] = []
+    checkpoint = registry.format_of(ArtifactKind.CHECKPOINT)
+    assert checkpoint.sibling_match is not None
+    match = checkpoint.sibling_match
+
+    def spy(name: str, siblings: set[str]) -> bool:
+        sibling_sets.append(siblings)
+        return match(name, siblings)
+
+    spied = dataclasses.replace(checkpoint, sibling_match=spy)
+    monkeypatch.setattr(registry, "FORMATS", tuple(spied if f is checkpoint else f for f in registry.FORMATS))
+
+    kinds = registry.kinds_by_name(page)
+    shared = {id(siblings) for siblings in sibling_sets}  # the spy keeps them: no id is reused
+
+    expected = {e.location: kind_from_name(e.name, names) for e in page if not e.is_dir}
+    assert kinds == {location: kind for location, kind in expected.items() if kind is not None}
+    assert {e.name for e in page if e.location in kinds} == {"ckpt-1.index", "BIG.H5", "m.keras", "m.tflite", "x.hdf5"}
+    assert len(shared) == 1  # three .index names asked, with one set between them

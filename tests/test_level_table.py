@@ -82,3 +82,71 @@ def test_invisible_and_bidi_characters_are_shown_as_marks() -> None:
         assert printable(f"a{char}b") == "a?b"
     assert printable("café 日本 ok") == "café 日本 ok"
     assert printable("two\nlines", keep_newlines=True) == "two\nlines"
+
+
+class FakeClock:
+    """`time.monotonic` for the table: redraws depend on when the last one was, not on how fast this machine is."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+async def test_pages_streaming_in_are_drawn_together_and_the_cursor_finds_them(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tui.widgets import level_table
+
+    clock = FakeClock()
+    monkeypatch.setattr(level_table, "time", clock)
+    everything = entries(6000)
+    appended: list[object] = []  # the hook may see a message more than once: keep each once
+
+    def hook(message: object) -> None:
+        if isinstance(message, LevelTable.RowsAppended) and not any(m is message for m in appended):
+            appended.append(message)
+
+    app = TableApp()
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+        table = app.query_one(LevelTable)
+        table.focus()
+        table.show_entries(everything[:1000])
+        assert table.virtual_size.height == 1001  # the first page: drawn at once
+        for start in range(1000, 5000, 1000):  # four pages within REDRAW_INTERVAL of the first
+            table.append_entries(everything[start : start + 1000])
+        assert table.row_count == 5000 and table.index_of(everything[4999].location.uri) == 4999  # there at once
+        assert table.virtual_size.height == 1001  # but not drawn yet
+        table.redraw_appended()  # what the browser does when the listing ends
+        assert table.virtual_size.height == 5001
+        clock.now += level_table.REDRAW_INTERVAL
+        table.append_entries(everything[5000:5500])  # the interval has passed: drawn at once
+        assert table.virtual_size.height == 5501
+        table.append_entries(everything[5500:])
+        assert table.virtual_size.height == 5501
+        await pilot.press("end")  # onto a row only the data knows yet: drawn, and scrolled to
+        assert table.virtual_size.height == 6001
+        rows_on_screen = table.scrollable_content_region.height - 1  # less the header
+        assert table.highlighted_entry == everything[-1] and table.scroll_offset.y == 6000 - rows_on_screen
+        assert [e.name for e in table.shown] == [e.name for e in everything]
+        await pilot.pause()
+        assert len(appended) == 3  # one redraw for the four pages, then one for each later page
+
+
+async def test_a_page_arriving_while_sorted_keeps_the_cursor_on_its_entry_until_drawn(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tui.widgets import level_table
+
+    monkeypatch.setattr(level_table, "time", FakeClock())
+    everything = entries(3000)
+    app = TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(LevelTable)
+        table.show_entries(everything[:1000])
+        table.sort_key = SortKey.SIZE
+        table.move_cursor(500)
+        highlighted = table.highlighted_entry
+        table.append_entries(everything[1000:])  # not drawn yet: its rows are mostly above the cursor
+        assert table.highlighted_entry == highlighted
+        table.redraw_appended()
+        await pilot.pause()
+        top, rows_on_screen = table.scroll_offset.y, table.scrollable_content_region.height - 1
+        assert table.highlighted_entry == highlighted and top <= table.cursor < top + rows_on_screen  # in view

@@ -171,8 +171,11 @@ def folder_kind(names: Iterable[str]) -> ArtifactKind | None:
 
 
 def kind_from_name(name: str, sibling_names: Iterable[str] = ()) -> ArtifactKind | None:
-    """A tentative kind from an object's name; `.index` counts only beside its data shards."""
-    siblings = set(sibling_names)
+    """A tentative kind from an object's name; `.index` counts only beside its data shards.
+
+    A set of names is used as it is, not copied: `kinds_by_name` asks for every object of a page.
+    """
+    siblings = sibling_names if isinstance(sibling_names, set) else set(sibling_names)
     return next((f.kind for f in FORMATS if f.matches_name(name, siblings)), None)
 
 
@@ -186,13 +189,28 @@ def needs_siblings(name: str) -> bool:
     return any(f.sibling_suffix and name.endswith(f.sibling_suffix) for f in FORMATS)
 
 
+_EXTENSIONS = tuple(ext for f in FORMATS for ext in f.extensions)
+"""Every extension some format claims (lowercase, as `Format.matches_extension` compares them)."""
+_SIBLING_SUFFIXES = tuple(f.sibling_suffix for f in FORMATS if f.sibling_suffix)
+
+
 def kinds_by_name(entries: list[Entry]) -> dict[Location, ArtifactKind]:
-    """The tentative kind of each object of one listed level that looks like a model, from names alone."""
-    names = {e.name for e in entries}
+    """The tentative kind of each object of one listed level that looks like a model, from names alone.
+
+    Linear in the page: only objects ending like some format (an extension, a sibling suffix) go
+    through the formats, and the page's names are gathered once, for the first of them. A page of data
+    shards costs a look at the end of each path.
+    """
+    names: set[str] | None = None
     kinds = {}
     for entry in entries:
-        if not entry.is_dir:
-            kind = kind_from_name(entry.name, names)
-            if kind is not None:
-                kinds[entry.location] = kind
+        path = entry.location.path
+        # An object's name ends its path: the same ending, without making the name (a folder ends in "/").
+        if not path or path[-1] == "/" or not (path.lower().endswith(_EXTENSIONS) or path.endswith(_SIBLING_SUFFIXES)):
+            continue
+        if names is None:
+            names = {e.name for e in entries}
+        kind = kind_from_name(entry.name, names)
+        if kind is not None:
+            kinds[entry.location] = kind
     return kinds

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, NamedTuple
 
@@ -22,6 +23,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from tui.formats.kinds import ArtifactKind
 from tui.formatting import format_size, format_time, printable
@@ -53,6 +55,9 @@ FINDINGS_STYLE = Style(bold=True, color="red")
 NAME_MIN, NAME_MAX = 12, 64
 """Bounds of the Name column, sized to the level's longest name."""
 COLUMNS = (Column("Kind", 11), Column("Size", 10, right=True), Column("Updated", 23))
+REDRAW_INTERVAL = 0.15
+"""Seconds between redraws while pages stream in: a page can arrive every few milliseconds, and each new
+row count re-lays out and repaints the screen (40 pages of a 100,000-object level: 40 redraws, ~1 s)."""
 
 
 class Mark(NamedTuple):
@@ -140,6 +145,17 @@ class LevelTable(ScrollView, can_focus=True):
     class IntoRequested(_RowMessage):
         """Right or l on a folder: browse inside it, even when it is a model folder."""
 
+    class RowsAppended(Message):
+        """Pages appended since the last redraw are now on screen (at most every REDRAW_INTERVAL)."""
+
+        def __init__(self, table: LevelTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> LevelTable:
+            return self.table
+
     class UpRequested(Message):
         """Left, backspace or h: the parent folder is wanted."""
 
@@ -169,8 +185,9 @@ class LevelTable(ScrollView, can_focus=True):
         self.marks: dict[Location, Mark] = {}
         """The model kind of each entry known to be (or named like) one."""
         self.name_width = NAME_MIN
-        self._index: dict[Location, int] = {}  # -> position in `shown` (not by URI: a string a row)
         self._announced: str | None = None  # the URI last sent as RowHighlighted
+        self._redrawn_at = 0.0  # time.monotonic() of the last redraw for a new row count
+        self._redraw_timer: Timer | None = None  # a redraw of appended pages, waiting for REDRAW_INTERVAL
 
     # -- what the screen calls --------------------------------------------------------------
 
@@ -184,28 +201,38 @@ class LevelTable(ScrollView, can_focus=True):
         self._rebuild(keep)
 
     def append_entries(self, entries: list[Entry], marks: dict[Location, Mark] | None = None) -> None:
-        """Add a page: appended in name order (the store's), inserted in place in the other orders."""
+        """Add a page: appended in name order (the store's), inserted in place in the other orders.
+
+        The rows are there at once (`shown`, `row_count`, `index_of`), but the screen is redrawn for them
+        at most every REDRAW_INTERVAL while pages stream in; `redraw_appended` draws them now. Rows
+        arriving in an empty table are drawn at once.
+        """
         self.marks.update(marks or {})
         self.entries.extend(entries)
-        key = _ORDER[self.sort_key]
-        if key is not None:  # inserted in place, not re-sorted: a 100,000-object level arrives in 100 pages
-            highlighted = self.highlighted_uri
-            for entry in entries:
-                if self._passes(entry):
-                    bisect.insort(self.shown, entry, key=key)
-            self._fit_name_column(entries)
-            self._rebuild(highlighted, ordered=True)
-            return
         was_empty = not self.shown
+        highlighted = self.highlighted_entry
         wanted = self.filter_text.lower()  # read once: a reactive costs a lookup a row
-        for entry in entries:
-            if not wanted or wanted in entry.name.lower():
-                self._index[entry.location] = len(self.shown)
-                self.shown.append(entry)
+        passing = [e for e in entries if wanted in e.name.lower()] if wanted else entries
+        key = _ORDER[self.sort_key]
+        if key is None:
+            self.shown.extend(passing)
+        else:  # inserted in place, not re-sorted: a 100,000-object level arrives in 100 pages
+            for entry in passing:
+                bisect.insort(self.shown, entry, key=key)
+            if highlighted is not None:  # the cursor stays on its entry as rows are inserted above it
+                # set without the watcher: it would redraw now; the redraw below scrolls to the cursor
+                self.set_reactive(LevelTable.cursor, bisect.bisect_left(self.shown, key(highlighted), key=key))
         self._fit_name_column(entries)
-        self._resize()
         if was_empty and self.shown:
+            self._resize()
             self.move_cursor(0)
+        elif entries:
+            self._redraw_soon()
+
+    def redraw_appended(self) -> None:
+        """Draw the rows appended since the last redraw now (the listing has ended: show it exactly)."""
+        if self._redraw_timer is not None:
+            self._redraw_appended()
 
     def watch_filter_text(self) -> None:
         self._rebuild(self.highlighted_uri)
@@ -221,16 +248,21 @@ class LevelTable(ScrollView, can_focus=True):
             self.marks.pop(location, None)
         else:
             self.marks[location] = mark
-        index = self._index.get(location)
-        if index is not None:
-            self.refresh_line(index + 1)  # a virtual line: the header is line 0
+        top = self.scroll_offset.y
+        for index in range(top, min(top + self._visible_rows(), len(self.shown))):  # only a row on screen
+            if self.shown[index].location == location:
+                self.refresh_line(index + 1)  # a virtual line: the header is line 0
 
     def mark_of(self, location: Location) -> Mark | None:
         return self.marks.get(location)
 
     def index_of(self, uri: str) -> int | None:
-        """Where the entry with this URI is shown, or None if it is not (filtered out, not listed yet)."""
-        return self._index.get(Location.from_uri(uri))
+        """Where the entry with this URI is shown, or None if it is not (filtered out, not listed yet).
+
+        A scan, not a lookup: an index of 100,000 rows would cost 8 MB and a rebuild on every page,
+        and the cursor is looked for a few times a level.
+        """
+        return self._find(Location.from_uri(uri))
 
     @property
     def highlighted_entry(self) -> Entry | None:
@@ -262,6 +294,8 @@ class LevelTable(ScrollView, can_focus=True):
         return max(0, min(index, len(self.shown) - 1))
 
     def watch_cursor(self) -> None:
+        if self._redraw_timer is not None:  # the cursor may be on a row the scrollbars do not know yet
+            self._redraw_appended()
         self.refresh()
         if not self.shown:
             return
@@ -379,17 +413,19 @@ class LevelTable(ScrollView, can_focus=True):
         key = _ORDER[self.sort_key]
         return sorted(shown, key=key) if key else shown
 
-    def _rebuild(self, keep: str | None, ordered: bool = False) -> None:
-        """Show the entries that pass the filter in order (`ordered`: `shown` already is), cursor on `keep`."""
-        if not ordered:
-            self.shown = self._ordered()
-            self._fit_name_column(self.shown)
-        self._index = {e.location: i for i, e in enumerate(self.shown)}
+    def _rebuild(self, keep: str | None) -> None:
+        """Show the entries that pass the filter in order, the cursor on `keep`."""
+        self.shown = self._ordered()
+        self._fit_name_column(self.shown)
         self._resize()
-        position = self._index.get(Location.from_uri(keep), 0) if keep else 0
+        position = (self._find(Location.from_uri(keep)) or 0) if keep else 0
         if not self.shown:
             self._announced = None
         self.cursor = position
+
+    def _find(self, location: Location) -> int | None:
+        path = location.path  # compared first: a string compare a row, not a dataclass's
+        return next((i for i, e in enumerate(self.shown) if e.location.path == path and e.location == location), None)
 
     def _fit_name_column(self, entries: Iterable[Entry]) -> None:
         if self.name_width >= NAME_MAX:
@@ -401,9 +437,29 @@ class LevelTable(ScrollView, can_focus=True):
         self.name_width = min(NAME_MAX, max(self.name_width, longest + 1))
 
     def _resize(self) -> None:
+        """Size the scrollable area to the rows shown and redraw: what a new row count needs."""
+        if self._redraw_timer is not None:
+            self._redraw_timer.stop()
+            self._redraw_timer = None
+        self._redrawn_at = time.monotonic()
         width = sum(c.width + 2 for c in COLUMNS) + self.shown_name_width + 2
         self.virtual_size = Size(width, len(self.shown) + 1)  # + the header line
         self.refresh()
+
+    def _redraw_soon(self) -> None:
+        """Redraw for rows appended now, or once REDRAW_INTERVAL has passed since the last redraw."""
+        if self._redraw_timer is not None:
+            return  # one is on its way, and will draw these rows too
+        wait = self._redrawn_at + REDRAW_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._redraw_appended()
+        else:
+            self._redraw_timer = self.set_timer(wait, self._redraw_appended, name="redraw appended rows")
+
+    def _redraw_appended(self) -> None:
+        self._resize()  # which stops the timer
+        self._scroll_to_cursor()
+        self.post_message(self.RowsAppended(self))
 
 
 _ORDER: dict[SortKey, Callable[[Entry], Any] | None] = {
