@@ -74,14 +74,20 @@ class Mark(NamedTuple):
         return f"✗ {self.kind.label}" if self.contradicted else self.kind.label
 
 
-class _RowMessage(Message):
-    def __init__(self, table: LevelTable, entry: Entry) -> None:
+class _TableMessage(Message):
+    def __init__(self, table: LevelTable) -> None:
         super().__init__()
-        self.table, self.entry = table, entry
+        self.table = table
 
     @property
     def control(self) -> LevelTable:
         return self.table
+
+
+class _RowMessage(_TableMessage):
+    def __init__(self, table: LevelTable, entry: Entry) -> None:
+        super().__init__(table)
+        self.entry = entry
 
 
 class LevelTable(ScrollView, can_focus=True):
@@ -145,27 +151,11 @@ class LevelTable(ScrollView, can_focus=True):
     class IntoRequested(_RowMessage):
         """Right or l on a folder: browse inside it, even when it is a model folder."""
 
-    class RowsAppended(Message):
+    class RowsAppended(_TableMessage):
         """Pages appended since the last redraw are now on screen (at most every REDRAW_INTERVAL)."""
 
-        def __init__(self, table: LevelTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> LevelTable:
-            return self.table
-
-    class UpRequested(Message):
+    class UpRequested(_TableMessage):
         """Left, backspace or h: the parent folder is wanted."""
-
-        def __init__(self, table: LevelTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> LevelTable:
-            return self.table
 
     filter_text: reactive[str] = reactive("", init=False)
     """Case-insensitive substring the names must contain: rows without it are hidden."""
