@@ -124,3 +124,16 @@ def fault_proxy(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
     yield server
     server.stop()
+
+
+def h5_helpers() -> int:
+    """HDF5 helper processes this test process has running now."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        count += ppid == os.getpid() and b"tui.formats.h5_sandbox" in command
+    return count

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import DEMO_BUCKET, ZOO_BUCKET, Uploader
+from conftest import DEMO_BUCKET, ZOO_BUCKET, Uploader, h5_helpers
 from fault_proxy import FaultProxy
 
 from tui.errors import TfscopeError
@@ -112,19 +112,6 @@ def test_a_scan_stops_when_cancelled(emulator: Emulator) -> None:
              cancelled=cancelled)  # fmt: skip
 
 
-def _h5_helpers() -> int:
-    """HDF5 helper processes this test process has running now."""
-    count = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            command = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue  # gone meanwhile
-        count += ppid == os.getpid() and b"tui.formats.h5_sandbox" in command
-    return count
-
-
 def test_a_scan_of_many_hdf5_files_keeps_few_helpers(zoo: Path, tmp_path: Path) -> None:
     """Sixteen reads at once, one HDF5 helper each, meant a Python and h5py start-up per file; the pool
     keeps at most MAX_HELPERS and every file is still read."""
@@ -140,7 +127,7 @@ def test_a_scan_of_many_hdf5_files_keeps_few_helpers(zoo: Path, tmp_path: Path) 
     def watch() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, _h5_helpers())
+            peak = max(peak, h5_helpers())
 
     watcher = threading.Thread(target=watch)
     watcher.start()

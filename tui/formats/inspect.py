@@ -152,6 +152,9 @@ def _inspect_file(
     stats: TransferStats | None,
     known: ObjectStat | None,
 ) -> ModelInfo:
+    expected = kind_from_name(location.name)
+    if expected is not None and (warm_up := format_of(expected).warm_up) is not None:
+        warm_up()
     # One open (one stat, or none when listed) serves the sniff and the reader: the first block is fetched once.
     with store.open(location, known) as opened:
         raw = budget.reader(opened)
@@ -165,7 +168,6 @@ def _inspect_file(
             kind = kind_from_name(location.name, [e.name for e in context.files])
         if kind is not None:
             return format_of(kind).read(context)
-    expected = kind_from_name(location.name)
     if expected is not None:
         raise CorruptArtifactError(
             f"{location.uri} is named like a {expected.label} file but starts with bytes {head.hex(' ') or '(none)'}.",
