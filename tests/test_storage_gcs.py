@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -160,41 +159,15 @@ def test_listing_asks_only_for_the_fields_it_shows(monkeypatch: pytest.MonkeyPat
     assert stat.crc32c and stat.md5 and stat.content_type and stat.storage_class == "STANDARD"
 
 
-def read_ahead_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "tfscope-read-ahead"]
-
-
-def test_read_ahead_hands_over_errors_and_stops_with_its_reader() -> None:
-    from tui.storage.gcs import read_ahead
-
-    produced: list[int] = []
-
-    def numbers() -> Iterator[int]:
-        for i in range(100):
-            produced.append(i)
-            yield i
-
-    reader = read_ahead(numbers(), depth=2)
-    assert next(reader) == 0
-    reader.close()  # a listing left half-way
-    for thread in read_ahead_threads():
-        thread.join(timeout=10)
-        assert not thread.is_alive()
-    assert len(produced) <= 4  # the thread stopped instead of reading on through all 100
-
-    def failing() -> Iterator[int]:
-        yield 1
-        raise ValueError("page 2 failed")
-
-    with pytest.raises(ValueError, match="page 2"):
-        list(read_ahead(failing()))
+def listing_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "tfscope-list-range"]
 
 
 @pytest.mark.usefixtures("emulator")
 def test_peeking_at_a_first_page_costs_one_request() -> None:
-    """The browser peeks at sub-folders' first pages to mark models: read-ahead must not fetch a second."""
+    """The browser peeks at sub-folders' first pages to mark models: no range listing may start for the rest."""
     store = GcsStore()
     before = store.stats.snapshot()[0]
     first = next(iter(store.list_level(parse_location(f"gs://{PAGING_BUCKET}/many/"))))
-    assert not read_ahead_threads()  # nothing fetches on in the background: the count below is final
+    assert not listing_threads()  # nothing fetches on in the background: the count below is final
     assert len(first) == PAGE_SIZE and store.stats.snapshot()[0] - before == 1

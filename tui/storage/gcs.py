@@ -7,15 +7,13 @@ emulator gives an error in seconds; every library error leaves this module as a 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from queue import Full, Queue
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from tui.errors import NoCredentialsError, NotFoundError
 from tui.storage.base import PAGE_SIZE, Entry, ObjectStat, TransferStats
@@ -27,7 +25,6 @@ from tui.storage.uri import GCS_SCHEME, Location
 if TYPE_CHECKING:
     from google.cloud.storage import Blob, Client
 
-T = TypeVar("T")
 LISTING_FIELDS = "items(name,size,updated,generation,crc32c,md5Hash,contentType,storageClass),prefixes,nextPageToken"
 """What a level's listing asks for (what `_stat` reads): about a third of each object's JSON."""
 CONNECT_SECONDS = 3.05
@@ -237,57 +234,6 @@ class GcsStore:
         with translated(location, stall=self.stall):
             blob = self.client().bucket(location.bucket).blob(location.path)
             blob.download_to_filename(str(dest), **self._call_options())
-
-
-def _first_then_ahead(pages: Iterator[T]) -> Iterator[T]:
-    """The first page as it comes, then the rest read ahead: a caller that only peeks at a folder's
-    first page (to see whether it is a model) must not pay for a second one."""
-    pages = iter(pages)
-    first = next(pages, None)
-    if first is None:
-        return
-    yield first
-    yield from read_ahead(pages)
-
-
-def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """Yield `items`, fetched by a thread up to `depth` ahead.
-
-    A listing's pages must be fetched one after another (each answer holds the next page's token), but
-    turning a page's 1,000 objects into entries need not wait: the next round trip runs meanwhile.
-    The library builds a page's Blob objects only when the page is iterated, here in the caller.
-    """
-    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry: tuple[bool, Any]) -> bool:
-        """Hand one thing over; False once the consumer has gone (the thread then ends)."""
-        while not stop.is_set():
-            with contextlib.suppress(Full):
-                queue.put(entry, timeout=0.1)
-                return True
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-            put((False, None))
-        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, which raises it)
-            put((False, exc))
-
-    threading.Thread(target=produce, daemon=True, name="tfscope-read-ahead").start()
-    try:
-        while True:
-            more, item = queue.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        stop.set()  # the consumer stopped early (a cancelled listing): let the thread go
 
 
 def _stat_of_resource(item: dict[str, Any]) -> ObjectStat:
