@@ -8,8 +8,7 @@ from textual import on, work
 from textual.worker import get_current_worker
 
 from tui.formats.limits import InspectionCancelled
-from tui.formats.report import CAPABILITY_WORDS
-from tui.formatting import format_size, printable
+from tui.formatting import format_size
 from tui.messages import LoadProgressed, ModelLoaded
 from tui.runtime.host import RuntimeCancelledError
 from tui.runtime.session import load_model
@@ -17,6 +16,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.model_state import ModelScreenState
 from tui.storage.cache import DownloadCancelled, Progress
 from tui.widgets.model.load_status import LoadState
+from tui.widgets.model.overview import WARNING_SIGN, finding_cells
 
 CANCELLED = (DownloadCancelled, RuntimeCancelledError, InspectionCancelled)
 """What a cancelled load raises: not a failure."""
@@ -61,11 +61,11 @@ class ModelLoading(ModelScreenState):
             if yes:
                 self._start_load()
 
+        # Two short lines each: a narrow dialog wraps them where a column layout would break apart.
+        rows = (finding_cells(f) for f in gated)
         listing = "\n".join(
-            f"⚠ {f.name} {CAPABILITY_WORDS.get(f.capability, f.capability)} {printable(f.target or '(computed)')}\n"
-            f"    {f.when}"
-            for f in gated
-        )  # two short lines each: a narrow dialog wraps them where a column layout would break apart
+            f"{WARNING_SIGN} {name} {what} {target}\n    {when}" for name, what, target, when, _ in rows
+        )
         question = FINDINGS_RISK.format(listing=listing)
         self.app.push_screen(ConfirmScreen("Load a model that acts on this machine?", question), answered)
 
