@@ -23,8 +23,10 @@ from tui.formats.registry import checkpoint_prefixes, folder_kind, kind_from_nam
 from tui.storage import Entry, Location, Store
 
 JOBS = 32
-"""Models read at once. Each read has at most a few requests of its own in flight (a SavedModel reads
-its side files in parallel), so a scan keeps well under the store's connection pool (storage/gcs.py)."""
+"""Models read at once. Most reads have a request or two in flight (a SavedModel reads its side files in
+parallel; objects up to 1 MiB are read whole); a large .h5 or .keras walks its headers in rounds of up to
+storage.ranged.PARALLEL_FETCHES, so a bucket of big Keras files can pass the store's connection pool
+(storage/gcs.py), whose extra connections are opened and dropped, not queued."""
 MAX_OBJECTS = 2_000_000
 """Objects a scan lists before it stops: a bucket that size is scanned a prefix at a time."""
 
