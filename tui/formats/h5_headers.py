@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 from tui.formats import h5_messages as msg
 from tui.formats.h5_messages import Cursor, Link, NotParsed
+from tui.formats.h5_probe import group_link_need, walked_link_need
 from tui.formats.limits import Budget
 
 Range = tuple[int, int]
@@ -176,7 +177,7 @@ class _Walk:
         if target is None:
             return {"kind": "missing"}
         if target.kind == "external":
-            needs.append([target.target, f"{name} is an HDF5 external link"])
+            needs.append(group_link_need(name, target.target))
             return {"kind": "external", "target": target.target}
         if target.kind != "hard":
             return {"kind": "other"}
@@ -202,7 +203,7 @@ class _Walk:
             if visited[0] > MAX_OBJECTS:
                 raise NotParsed(f"more than {MAX_OBJECTS:,} links")  # h5py refuses it: let it say so
             if link.kind == "external":
-                needs.append([link.target, f"an HDF5 external link at {path}"])
+                needs.append(walked_link_need(path, link.target))
             if link.kind != "hard":
                 continue
             target = self.objects[link.address]

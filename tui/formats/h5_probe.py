@@ -57,6 +57,16 @@ def _attribute(h5: Any, key: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def group_link_need(group: str, file_name: str) -> list[str]:
+    """What an asked-for group that is an external link needs: said the same by h5_headers' walk."""
+    return [file_name, f"{group} is an HDF5 external link"]
+
+
+def walked_link_need(path: str, file_name: str) -> list[str]:
+    """What an external link met inside a walked group needs (the same in h5_headers)."""
+    return [file_name, f"an HDF5 external link at {path}"]
+
+
 def _group(h5: Any, name: str, shapes: bool, needs: list[list[str]], visited: list[int]) -> dict[str, Any]:
     """{"kind": group | external | dataset | other | missing, ...} and, for a group, its datasets' shapes."""
     import h5py
@@ -65,7 +75,7 @@ def _group(h5: Any, name: str, shapes: bool, needs: list[list[str]], visited: li
     if link is None:
         return {"kind": "missing"}
     if isinstance(link, h5py.ExternalLink):
-        needs.append([link.filename, f"{name} is an HDF5 external link"])
+        needs.append(group_link_need(name, link.filename))
         return {"kind": "external", "target": link.filename}
     if isinstance(link, h5py.SoftLink):
         return {"kind": "other"}
@@ -86,7 +96,7 @@ def _walk(group: Any, found: dict[str, Any], needs: list[list[str]], visited: li
         if visited[0] > MAX_OBJECTS:
             return True  # stop; raising inside h5py's callback would leave its lock in a bad state
         if isinstance(link, h5py.ExternalLink):
-            needs.append([link.filename, f"an HDF5 external link at {name}"])
+            needs.append(walked_link_need(name, link.filename))
             return None
         if not isinstance(link, h5py.HardLink):
             return None  # a soft link: a second name of an object walked under its own path
