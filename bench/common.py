@@ -67,5 +67,21 @@ def faster(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x slower"
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory, in MB.
+
+    /proc's VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork and exec, so a child
+    of the bench (which holds the 100,000-object listing server) would report the bench's own size.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):  # not Linux: the best there is
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def seconds(value: float) -> str:
     return f"{value:.2f} s"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -32,9 +31,10 @@ async def main(spawned: float, uri: str) -> None:
             await pilot.pause(0.002)
         listed = time.time()
         rows = app.browser.table.row_count
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from common import peak_mb  # after the timings: its imports are the bench's, not the TUI's
+
     print(json.dumps({"paint_s": painted - spawned, "first_rows_s": (first_rows or listed) - spawned,
-                      "listed_s": listed - spawned, "rows": rows, "peak_mb": peak_mb}))  # fmt: skip
+                      "listed_s": listed - spawned, "rows": rows, "peak_mb": peak_mb()}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,3 +30,15 @@ def test_bench_quick_mode_fills_every_row(tmp_path: Path, request: pytest.Fixtur
         assert len(row) >= 3 and row[1].strip() and row[2].strip(), f"an empty cell: {row}"
     # Outside a namespace only TensorFlow's own gs:// rows may say why they are skipped; the rest have figures.
     assert all(row[1][0].isdigit() for row in rows), rows
+
+
+def test_peak_memory_is_the_measured_process_own() -> None:
+    """Row 4 compares the TUI's peak memory with list_blobs': each is a child of the bench, which holds the
+    100,000-object listing server. getrusage's ru_maxrss carries the parent's size across fork and exec."""
+    parent_mb = 300
+    ballast = bytearray(parent_mb * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched: resident
+    code = "from common import peak_mb; print(peak_mb())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "bench", capture_output=True, text=True, check=True)
+    assert float(done.stdout) < parent_mb / 3, done.stdout
+    del ballast
