@@ -32,6 +32,7 @@ keeping the others and noting when each was re-run.
 
 from __future__ import annotations
 
+import compileall
 import os
 import platform
 import sys
@@ -95,6 +96,10 @@ def bench(skip_reason: str) -> int:
     from tui.demo import demo_data_dir
     from tui.storage.emulator import offline_env
 
+    # An installed tfscope has its bytecode, as the tools it is compared with do (pip compiles at install);
+    # an editable install writes it on first run, unless PYTHONDONTWRITEBYTECODE is set, as on some CI
+    # machines: then every timed process would compile tfscope's sources again (~0.05-0.1 s).
+    compileall.compile_dir(Path(__file__).resolve().parent.parent / "tui", quiet=1)
     load = os.getloadavg()[0]  # others' work on a shared machine slows every row: the report says how busy it was
     started = time.perf_counter()
     wanted = selected_rows()
