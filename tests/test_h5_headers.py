@@ -277,7 +277,8 @@ def test_parameter_counts_of_a_deep_h5_take_a_few_round_trips(
     """A Keras .h5 is root -> model_weights -> layer -> layer -> dataset: each level costs at most a header,
     a B-tree level or two with its heap, and the symbol table nodes, whatever the number of layers. h5py
     waited once per header: about one request per layer."""
-    monkeypatch.setattr("tui.storage.gcs.WHOLE_OBJECT", 0, raising=False)  # the blocks, as for a big model
+    # a first read of one block, as for a big model whose first MiB is a small part of it
+    monkeypatch.setattr("tui.storage.gcs.FIRST_READ", ranged.BLOCK_SIZE)
     layers = 40
     deep_model_h5(tmp_path / "deep.h5", layers)
     uploader.put("deep.h5", (tmp_path / "deep.h5").read_bytes())

@@ -38,6 +38,44 @@ def test_block_cache_reads_each_byte_once() -> None:
     assert reader.read() == b""
 
 
+def test_the_first_read_at_the_front_fetches_the_whole_head() -> None:
+    """Model files keep their metadata at the front: one request for it, not one per scattered read."""
+    data = os.urandom(100_000)
+    calls: list[tuple[int, int]] = []
+
+    def fetch(start: int, length: int) -> bytes:
+        calls.append((start, length))
+        return data[start : start + length]
+
+    reader = BlockCachedReader(fetch, len(data), block_size=4096, head=20_000)
+    reader.seek(10)
+    assert reader.read(10) == data[10:20]
+    assert calls == [(0, 5 * 4096)]  # the blocks holding the first 20,000 bytes, in one request
+    reader.seek(15_000)
+    assert reader.read(5000) == data[15_000:20_000]
+    assert len(calls) == 1
+    reader.seek(50_000)
+    assert reader.read(10) == data[50_000:50_010]
+    assert calls[1:] == [(12 * 4096, 4096)]  # beyond the head: block by block
+
+
+def test_seeded_bytes_are_not_fetched_again() -> None:
+    data = os.urandom(100_000)
+    calls: list[tuple[int, int]] = []
+
+    def fetch(start: int, length: int) -> bytes:
+        calls.append((start, length))
+        return data[start : start + length]
+
+    reader = BlockCachedReader(fetch, len(data), block_size=4096, seed=data[:10_000])
+    assert reader.read(8192) == data[:8192]
+    assert calls == []
+    assert reader.read(100) == data[8192:8292]  # the seed's last, partial block is not trusted as a block
+    assert calls == [(8192, 4096)]
+    whole = BlockCachedReader(fetch, 3000, block_size=3000, seed=data[:3000])  # a small object, all there
+    assert whole.read() == data[:3000] and len(calls) == 1
+
+
 def test_block_cache_memory_is_bounded() -> None:
     data = bytes(1_000_000)
     reader = BlockCachedReader(lambda s, n: data[s : s + n], len(data), block_size=1000, cache_blocks=10)
@@ -90,17 +128,22 @@ def test_graph_bigger_than_the_guessed_read_is_completed(zoo: Path, monkeypatch:
 def test_object_overwritten_mid_read_fails_cleanly(emulator_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Reads are pinned to the generation first seen: a new upload cannot be mixed in."""
     from tui.errors import TfscopeError
+    from tui.storage.gcs import FIRST_READ
 
     server = Emulator(emulator_data)
     server.start()
     try:
         monkeypatch.setenv("STORAGE_EMULATOR_HOST", server.url)
         store = GcsStore(deadline=2)
-        location = parse_location(f"gs://{DEMO_BUCKET}/README.txt")
-        reader = store.open(location)
-        blob = store.client().bucket(DEMO_BUCKET).blob("README.txt")
+        location = parse_location(f"gs://{DEMO_BUCKET}/big.bin")
+        blob = store.client().bucket(DEMO_BUCKET).blob("big.bin")
+        original = os.urandom(FIRST_READ + 100_000)
+        blob.upload_from_string(original)
+        reader = store.open(location)  # holds the first MiB, of the first upload
         blob.upload_from_string(b"replaced")
-        with pytest.raises(TfscopeError):
+        assert reader.read(1000) == original[:1000]  # all of one version
+        reader.seek(FIRST_READ + 10)
+        with pytest.raises(TfscopeError, match="deleted or replaced"):
             reader.read()
     finally:
         server.stop()

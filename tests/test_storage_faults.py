@@ -11,7 +11,14 @@ import pytest
 from conftest import Uploader
 from fault_proxy import FaultProxy, Rule, anything, listing, media
 
-from tui.errors import EmulatorNotRunningError, NetworkError, NotFoundError, ServerError, TfscopeError
+from tui.errors import (
+    AccessDeniedError,
+    EmulatorNotRunningError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+    TfscopeError,
+)
 from tui.runtime.session import artifact_files
 from tui.storage import GcsStore, Stores, parse_location
 from tui.storage.cache import CHUNK, ModelCache
@@ -31,6 +38,27 @@ def model(uploader: Uploader) -> str:
 
 def quick_store() -> GcsStore:
     return GcsStore(deadline=1, stall=1)
+
+
+@pytest.mark.parametrize(
+    ("rule", "error", "words"),
+    [
+        (Rule(media, status=503), ServerError, "answered 503"),
+        (Rule(media, status=403), AccessDeniedError, "may not read"),
+        (Rule(media, status=404), NotFoundError, "does not exist"),
+        (Rule(media, cut=1000), NetworkError, "dropped in the middle"),
+        (Rule(media, stall=30), NetworkError, "stopped sending data"),
+    ],
+)
+def test_faults_on_the_first_read_of_an_open(
+    proxy: FaultProxy, model: str, rule: Rule, error: type[TfscopeError], words: str
+) -> None:
+    """Opening an object reads its front at once (no stat first): that read's failures read as any other's."""
+    proxy.add(rule)
+    started = time.monotonic()
+    with pytest.raises(error, match=words):
+        quick_store().open(parse_location(model))
+    assert time.monotonic() - started < 10
 
 
 @pytest.mark.parametrize("code", [500, 502, 503])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import threading
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS
+from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS, Uploader
+from fault_proxy import FaultProxy
 
 from tui.errors import EmulatorNotRunningError, NotFoundError
 from tui.formats.kinds import ArtifactKind
@@ -16,6 +18,7 @@ from tui.formats.registry import kinds_by_name
 from tui.storage import GcsStore, parse_location
 from tui.storage.base import PAGE_SIZE
 from tui.storage.emulator import Emulator
+from tui.storage.gcs import FIRST_READ
 
 
 @pytest.fixture
@@ -80,6 +83,32 @@ def test_ranged_reads(gcs: GcsStore, model_files: Path) -> None:
         assert f.read() == data[-10:]
         f.seek(1000)
         assert f.read(24) == data[1000:1024]
+
+
+def test_opening_an_object_fetches_its_front_without_a_stat(fault_proxy: FaultProxy, uploader: Uploader) -> None:
+    """The first request of an open brings the object's first MiB, its size and its generation: a stat
+    first would cost a round trip more on a distant bucket."""
+    big, small = os.urandom(FIRST_READ + 300_000), os.urandom(5000)
+    for name, data in (("big.bin", big), ("small.bin", small), ("empty.bin", b"")):
+        uploader.put(name, data)
+    store = GcsStore(deadline=3)
+    store.client()
+    fault_proxy.seen.clear()
+    with store.open(parse_location(uploader.uri + "big.bin")) as f:
+        assert f.seek(0, io.SEEK_END) == len(big)
+        f.seek(5)
+        assert f.read(FIRST_READ - 5) == big[5:FIRST_READ]
+        assert len(fault_proxy.seen) == 1 and "alt=media" in fault_proxy.seen[0]
+        f.seek(len(big) - 10)
+        assert f.read() == big[-10:]
+        assert len(fault_proxy.seen) == 2
+    with store.open(parse_location(uploader.uri + "small.bin")) as f:
+        assert f.read() == small
+    assert len(fault_proxy.seen) == 3  # a small object whole, in one request
+    with store.open(parse_location(uploader.uri + "empty.bin")) as f:  # no byte 0 to ask for: a stat says
+        assert f.read() == b""
+    with pytest.raises(NotFoundError, match="does not exist"):
+        store.open(parse_location(uploader.uri + "missing.bin"))
 
 
 def test_download(gcs: GcsStore, model_files: Path, tmp_path: Path) -> None:

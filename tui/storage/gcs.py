@@ -8,12 +8,14 @@ emulator gives an error in seconds; every library error leaves this module as a 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from urllib.parse import quote
 
 from tui.errors import NoCredentialsError, NotFoundError
 from tui.storage.base import PAGE_SIZE, Entry, ObjectStat, TransferStats
@@ -31,9 +33,10 @@ CONNECT_SECONDS = 3.05
 BUCKET_METADATA_ENV = "DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA"
 """google-cloud-storage 3.17 GETs each bucket's metadata in a background thread to label OpenTelemetry
 spans, even with tracing off: one more request per bucket, and a 403 for viewer-only accounts."""
-WHOLE_OBJECT = 1024 * 1024
-"""Objects up to this size are read whole when opened: at GCS's ~100 MB/s per stream a MiB costs ~10 ms,
-less than one more round trip."""
+FIRST_READ = 1024 * 1024
+"""The first read of an object fetches up to this much of its front (all of a small object): at GCS's
+~100 MB/s per stream a MiB costs ~10 ms, less than one more round trip, and model files keep their
+metadata at the front (an HDF5 superblock and root attributes, a .keras zip's config.json)."""
 CONNECTIONS = 64
 """Connections kept open to storage: a scan's parallel reads and chunked downloads reuse them (requests
 keeps 10 by default and opens, then drops, one more for each read past that, a new handshake each)."""
@@ -219,16 +222,56 @@ class GcsStore:
             return data
 
     def open(self, location: Location, known: ObjectStat | None = None) -> BinaryIO:
-        stat = known if known is not None and known.generation is not None else self.stat(location)
+        seed = b""
+        generation: int | None
+        if known is not None and known.generation is not None:
+            size, generation = known.size, known.generation
+        elif (front := self._front(location)) is not None:  # its first bytes, size and generation at once
+            size, generation, seed = front
+        else:
+            stat = self.stat(location)
+            size, generation = stat.size, stat.generation
 
         def fetch(start: int, length: int) -> bytes:
-            # Pinned to the generation stat saw: an overwrite mid-read fails instead of mixing two files.
-            return self._read(location, start, length, stat.generation)
+            # Pinned to the generation first seen: an overwrite mid-read fails instead of mixing two files.
+            return self._read(location, start, length, generation)
 
-        # A small object is fetched whole on the first read: one round trip where a reader's scattered
-        # reads (a header, then a footer, then a table) would each wait for one.
-        block = stat.size if 0 < stat.size <= WHOLE_OBJECT else BLOCK_SIZE
-        return cast(BinaryIO, BlockCachedReader(fetch, stat.size, block_size=block))
+        # A small object is fetched whole on the first read, a big one's first MiB: one round trip where
+        # a reader's scattered reads (a header, then a footer, then a table) would each wait for one.
+        block = size if 0 < size <= FIRST_READ else BLOCK_SIZE
+        return cast(BinaryIO, BlockCachedReader(fetch, size, block_size=block, head=FIRST_READ, seed=seed))
+
+    def _front(self, location: Location) -> tuple[int, int, bytes] | None:
+        """The object's first FIRST_READ bytes, its size and its generation, from one ranged GET (a stat
+        first would cost a round trip more); None where the answer does not say them all (an empty
+        object, a transcoded one): the caller then asks with a stat."""
+        from google.api_core.exceptions import from_http_response
+
+        with translated(location, stall=self.stall):
+            client = self.client()
+            url = (f"{client._connection.API_BASE_URL}/download/storage/v1/b/{quote(location.bucket, safe='')}"
+                   f"/o/{quote(location.path, safe='')}?alt=media")  # fmt: skip
+            headers = {"Range": f"bytes=0-{FIRST_READ - 1}", "Accept-Encoding": "identity"}
+
+            def get() -> tuple[int, int, bytes] | None:
+                # Streamed: the body is read only once the headers say it is the object's front.
+                response = client._http.get(url, headers=headers, timeout=(CONNECT_SECONDS, self.stall), stream=True)
+                with response:
+                    if response.status_code == 416:  # an empty object has no byte 0
+                        return None
+                    if response.status_code >= 400:
+                        raise from_http_response(response)  # type: ignore[no-untyped-call]  # reads the body
+                    front = _parse_front(response.status_code, response.headers)
+                    if front is None:
+                        return None
+                    size, generation, length = front
+                    data = response.content
+                    if len(data) != length:
+                        raise ConnectionError(f"Response ended prematurely: {len(data)} of {length} bytes")
+                    return size, generation, data
+
+            front: tuple[int, int, bytes] | None = self._call_options()["retry"](get)()
+            return front
 
     def download(self, location: Location, dest: Path) -> None:
         with translated(location, stall=self.stall):
@@ -252,6 +295,17 @@ def _stat_of_resource(item: dict[str, Any]) -> ObjectStat:
         content_type=sys.intern(content_type) if content_type else content_type,
         storage_class=sys.intern(storage_class) if storage_class else storage_class,
     )
+
+
+def _parse_front(status: int, headers: Mapping[str, str]) -> tuple[int, int, int] | None:
+    """(object size, generation, bytes in this answer) of a ranged GET from byte 0, or None if the
+    answer is not a plain 206 that says them all."""
+    match = re.fullmatch(r"bytes 0-(\d+)/(\d+)", headers.get("Content-Range", ""))
+    generation = headers.get("X-Goog-Generation", "")
+    transcoded = headers.get("Content-Encoding", "identity") != "identity"
+    if status != 206 or match is None or not generation.isdigit() or transcoded:
+        return None
+    return int(match[2]), int(generation), int(match[1]) + 1
 
 
 def _parse_time(text: str) -> datetime:

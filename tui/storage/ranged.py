@@ -89,12 +89,28 @@ class SliceReader(SeekableReader):
 class BlockCachedReader(SeekableReader):
     """Read-only, seekable view of a remote object of known `size`, fetched block by block."""
 
-    def __init__(self, fetch: Fetch, size: int, block_size: int = BLOCK_SIZE, cache_blocks: int = CACHE_BLOCKS) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        size: int,
+        block_size: int = BLOCK_SIZE,
+        cache_blocks: int = CACHE_BLOCKS,
+        *,
+        head: int = 0,
+        seed: bytes = b"",
+    ) -> None:
+        """`head`: the first read within the object's first `head` bytes fetches all of them (one request
+        for what a reader's scattered reads of a file's front would each wait for). `seed`: the object's
+        first bytes, already fetched."""
         super().__init__(size)
         self._fetch = fetch
         self._block = block_size
         self._capacity = cache_blocks
         self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._head_blocks = min(-(-min(head, size) // block_size), cache_blocks // 2)
+        whole = len(seed) if len(seed) >= size else len(seed) // block_size * block_size  # no partial block
+        for i in range(0, min(whole, block_size * (cache_blocks // 2)), block_size):
+            self._cache[i // block_size] = seed[i : i + block_size]
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         start, end = self._pos, min(self._size, self._pos + len(buffer))
@@ -180,7 +196,8 @@ class BlockCachedReader(SeekableReader):
                 block += 1
                 continue
             run_end = block
-            while run_end + 1 <= last and run_end + 1 not in self._cache:
+            end = max(last, self._head_blocks - 1) if block < self._head_blocks else last
+            while run_end + 1 <= end and run_end + 1 not in self._cache:
                 run_end += 1
             start = block * self._block
             length = min(self._size, (run_end + 1) * self._block) - start
