@@ -334,9 +334,9 @@ class _Watched(LocalStore):
         super().__init__()
         self.helpers_at_open: list[int] = []
 
-    def open(self, location: Any, known: Any = None) -> Any:
+    def open(self, location: Any, known: Any = None, tail: int = 0) -> Any:
         self.helpers_at_open.append(h5_helpers())
-        return super().open(location, known)
+        return super().open(location, known, tail)
 
 
 def test_an_h5_named_file_starts_the_hdf5_helper_before_its_first_read(zoo: Path) -> None:

@@ -7,10 +7,11 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import DEMO_BUCKET, PAGING_BUCKET, PAGING_OBJECTS, Uploader
-from fault_proxy import FaultProxy
+from fault_proxy import FaultProxy, Rule
 
 from tui.errors import EmulatorNotRunningError, NotFoundError
 from tui.formats.kinds import ArtifactKind
@@ -109,6 +110,44 @@ def test_opening_an_object_fetches_its_front_without_a_stat(fault_proxy: FaultPr
         assert f.read() == b""
     with pytest.raises(NotFoundError, match="does not exist"):
         store.open(parse_location(uploader.uri + "missing.bin"))
+
+
+def in_pairs(together: list[bool]) -> Rule:
+    """Holds each media request at a barrier until another arrives, noting whether one did (in 5 s): only
+    requests made side by side get through at once. Then forwards it as usual."""
+    barrier = threading.Barrier(2, timeout=5)
+
+    def side_by_side(handler: Any) -> bool:
+        if "alt=media" in handler.path:
+            try:
+                barrier.wait()
+                together.append(True)
+            except threading.BrokenBarrierError:
+                together.append(False)
+        return False
+
+    return Rule(side_by_side)
+
+
+def test_a_tail_asked_for_comes_alongside_the_front(fault_proxy: FaultProxy, uploader: Uploader) -> None:
+    """A zip is read from its end, then its front: both come in one round trip, opened by name or from a
+    listing."""
+    data = os.urandom(FIRST_READ + 500_000)
+    uploader.put("m.keras", data)
+    location = parse_location(uploader.uri + "m.keras")
+    store = GcsStore(deadline=3)
+    listed = next(e for page in store.list_level(location.parent) for e in page if e.name == "m.keras")
+    for known in (None, listed.stat):
+        together: list[bool] = []
+        fault_proxy.rules[:] = [in_pairs(together)]
+        with store.open(location, known, tail=70_000) as f:
+            f.seek(-22, io.SEEK_END)
+            assert f.read() == data[-22:]
+            f.seek(100)
+            assert f.read(50_000) == data[100:50_100]
+            f.seek(len(data) - 70_000)
+            assert f.read(1000) == data[-70_000:-69_000]
+        assert together == [True, True], known
 
 
 def test_download(gcs: GcsStore, model_files: Path, tmp_path: Path) -> None:

@@ -152,11 +152,12 @@ def _inspect_file(
     stats: TransferStats | None,
     known: ObjectStat | None,
 ) -> ModelInfo:
-    expected = kind_from_name(location.name)
-    if expected is not None and (warm_up := format_of(expected).warm_up) is not None:
-        warm_up()
-    # One open (one stat, or none when listed) serves the sniff and the reader: the first block is fetched once.
-    with store.open(location, known) as opened:
+    named = kind_from_name(location.name)
+    expected = format_of(named) if named is not None else None
+    if expected is not None and expected.warm_up is not None:
+        expected.warm_up()
+    # One open serves the sniff and the reader: the first bytes (and the tail the format starts with) once.
+    with store.open(location, known, tail=expected.tail if expected else 0) as opened:
         raw = budget.reader(opened)
         size = raw.seek(0, io.SEEK_END)
         raw.seek(0)
@@ -170,7 +171,8 @@ def _inspect_file(
             return format_of(kind).read(context)
     if expected is not None:
         raise CorruptArtifactError(
-            f"{location.uri} is named like a {expected.label} file but starts with bytes {head.hex(' ') or '(none)'}.",
+            f"{location.uri} is named like a {expected.kind.label} file "
+            f"but starts with bytes {head.hex(' ') or '(none)'}.",
             "The file is damaged, truncated or mislabelled: check the upload, or save the model again.",
         )
     raise NotAModelError(

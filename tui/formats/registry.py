@@ -69,6 +69,8 @@ class Format:
     """Reads worth starting before a folder's listing returns (a distant bucket: one round trip saved)."""
     warm_up: Callable[[], None] | None = None
     """Started for a file whose name says this format, before its first bytes are asked for."""
+    tail: int = 0
+    """Bytes at a file's end its reader starts with (a zip's end record and central directory)."""
 
     def matches_folder(self, names: set[str]) -> bool:
         return bool(self.folder_members & names) or (self.folder_match is not None and self.folder_match(names))
@@ -151,6 +153,9 @@ def checkpoint_prefixes(names: Iterable[str]) -> set[str]:
     return {p for p in indexes if any(n.startswith(p + ".data-") for n in names)}
 
 
+ZIP_TAIL = 64 * 1024 + 22
+"""A zip's end record with the longest comment it may carry: where zipfile looks for the central directory."""
+
 FORMATS: tuple[Format, ...] = (
     Format(ArtifactKind.SAVED_MODEL, _read_saved_model, prefetch=_prefetch_saved_model,
            folder_members=frozenset({"saved_model.pb", "saved_model.pbtxt"})),
@@ -158,7 +163,8 @@ FORMATS: tuple[Format, ...] = (
     Format(ArtifactKind.CHECKPOINT, _read_checkpoint, folder_members=frozenset({"checkpoint"}),
            folder_match=lambda names: bool(checkpoint_prefixes(names)), sibling_suffix=".index",
            sibling_match=lambda name, siblings: name.removesuffix(".index") in checkpoint_prefixes({name, *siblings})),
-    Format(ArtifactKind.KERAS, _read_keras, extensions=(".keras",), magic=ZIP_MAGIC, magic_needs_extension=True),
+    Format(ArtifactKind.KERAS, _read_keras, extensions=(".keras",), magic=ZIP_MAGIC, magic_needs_extension=True,
+           tail=ZIP_TAIL),
     Format(ArtifactKind.HDF5, _read_hdf5, extensions=(".h5", ".hdf5"), magic=HDF5_MAGIC, warm_up=_start_h5_helper),
     Format(ArtifactKind.TFLITE, _read_tflite, extensions=(".tflite",), magic=TFLITE_MAGIC, magic_offset=4),
 )  # fmt: skip

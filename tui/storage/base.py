@@ -108,10 +108,12 @@ class Store(Protocol):
         """
         ...
 
-    def open(self, location: Location, known: ObjectStat | None = None) -> BinaryIO:
+    def open(self, location: Location, known: ObjectStat | None = None, tail: int = 0) -> BinaryIO:
         """A seekable, read-only file object that fetches the bytes it is asked for.
 
         `known` is the object's stat from a listing: a store that would ask for it first need not.
+        `tail`: the reader will start at the object's last `tail` bytes (a zip's central directory): a
+        distant store fetches them alongside its first bytes.
         """
         ...
 

@@ -12,9 +12,11 @@ import re
 import sys
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, cast
 from urllib.parse import quote
 
 from tui.errors import NoCredentialsError, NotFoundError
@@ -221,13 +223,13 @@ class GcsStore:
             )
             return data
 
-    def open(self, location: Location, known: ObjectStat | None = None) -> BinaryIO:
-        seed = b""
+    def open(self, location: Location, known: ObjectStat | None = None, tail: int = 0) -> BinaryIO:
+        seeds: list[tuple[int, bytes]] = []
         generation: int | None
         if known is not None and known.generation is not None:
             size, generation = known.size, known.generation
-        elif (front := self._front(location)) is not None:  # its first bytes, size and generation at once
-            size, generation, seed = front
+        elif (front := self._front(location, tail)) is not None:  # its first bytes, size and generation at once
+            size, generation, seeds = front
         else:
             stat = self.stat(location)
             size, generation = stat.size, stat.generation
@@ -236,42 +238,52 @@ class GcsStore:
             # Pinned to the generation first seen: an overwrite mid-read fails instead of mixing two files.
             return self._read(location, start, length, generation)
 
-        # A small object is fetched whole on the first read, a big one's first MiB: one round trip where
-        # a reader's scattered reads (a header, then a footer, then a table) would each wait for one.
+        # A small object is fetched whole on the first read, a big one's first MiB (and the tail asked for):
+        # one round trip where a reader's scattered reads (a header, a footer, a table) would each wait for one.
         block = size if 0 < size <= FIRST_READ else BLOCK_SIZE
-        return cast(BinaryIO, BlockCachedReader(fetch, size, block_size=block, head=FIRST_READ, seed=seed))
+        reader = BlockCachedReader(fetch, size, block_size=block, head=FIRST_READ, tail=tail, seeds=seeds)
+        return cast(BinaryIO, reader)
 
-    def _front(self, location: Location) -> tuple[int, int, bytes] | None:
-        """The object's first FIRST_READ bytes, its size and its generation, from one ranged GET (a stat
-        first would cost a round trip more); None where the answer does not say them all (an empty
-        object, a transcoded one): the caller then asks with a stat."""
+    def _front(self, location: Location, tail: int) -> tuple[int, int, list[tuple[int, bytes]]] | None:
+        """The object's size, its generation and its first FIRST_READ bytes (and its last `tail`, side by
+        side), from ranged GETs alone: a stat first would cost a round trip more. None where an answer does
+        not say them all (an empty object, a transcoded one): the caller then asks with a stat."""
         from google.api_core.exceptions import from_http_response
 
         with translated(location, stall=self.stall):
             client = self.client()
             url = (f"{client._connection.API_BASE_URL}/download/storage/v1/b/{quote(location.bucket, safe='')}"
                    f"/o/{quote(location.path, safe='')}?alt=media")  # fmt: skip
-            headers = {"Range": f"bytes=0-{FIRST_READ - 1}", "Accept-Encoding": "identity"}
+            retry = self._call_options()["retry"]
 
-            def get() -> tuple[int, int, bytes] | None:
-                # Streamed: the body is read only once the headers say it is the object's front.
+            def get(byte_range: str) -> _Piece | None:
+                headers = {"Range": f"bytes={byte_range}", "Accept-Encoding": "identity"}
+                # Streamed: the body is read only once the headers say it is the piece asked for.
                 response = client._http.get(url, headers=headers, timeout=(CONNECT_SECONDS, self.stall), stream=True)
                 with response:
-                    if response.status_code == 416:  # an empty object has no byte 0
+                    if response.status_code == 416:  # an empty object has no bytes to range over
                         return None
                     if response.status_code >= 400:
                         raise from_http_response(response)  # type: ignore[no-untyped-call]  # reads the body
-                    front = _parse_front(response.status_code, response.headers)
-                    if front is None:
+                    piece = _piece_of(response.status_code, response.headers)
+                    if piece is None:
                         return None
-                    size, generation, length = front
                     data = response.content
-                    if len(data) != length:
-                        raise ConnectionError(f"Response ended prematurely: {len(data)} of {length} bytes")
-                    return size, generation, data
+                    if len(data) != piece.length:
+                        raise ConnectionError(f"Response ended prematurely: {len(data)} of {piece.length} bytes")
+                    return piece._replace(data=data)
 
-            front: tuple[int, int, bytes] | None = self._call_options()["retry"](get)()
-            return front
+            with ThreadPoolExecutor(1, thread_name_prefix="tfscope-tail") if tail > 0 else nullcontext() as pool:
+                # A block more than asked: the whole blocks of the answer then cover the last `tail` bytes.
+                end = pool.submit(retry(get), f"-{tail + BLOCK_SIZE}") if pool is not None else None
+                front = retry(get)(f"0-{FIRST_READ - 1}")
+                back = end.result() if end is not None else None
+            if front is None:
+                return None
+            seeds = [(front.start, front.data)]
+            if back is not None and back.generation == front.generation:  # else a new upload between: not mixed
+                seeds.append((back.start, back.data))
+            return front.size, front.generation, seeds
 
     def download(self, location: Location, dest: Path) -> None:
         with translated(location, stall=self.stall):
@@ -297,15 +309,25 @@ def _stat_of_resource(item: dict[str, Any]) -> ObjectStat:
     )
 
 
-def _parse_front(status: int, headers: Mapping[str, str]) -> tuple[int, int, int] | None:
-    """(object size, generation, bytes in this answer) of a ranged GET from byte 0, or None if the
-    answer is not a plain 206 that says them all."""
-    match = re.fullmatch(r"bytes 0-(\d+)/(\d+)", headers.get("Content-Range", ""))
+class _Piece(NamedTuple):
+    """What one ranged GET answered: where its bytes start, how many, and the object's size and generation."""
+
+    start: int
+    length: int
+    size: int
+    generation: int
+    data: bytes = b""
+
+
+def _piece_of(status: int, headers: Mapping[str, str]) -> _Piece | None:
+    """The piece a ranged GET's headers announce, or None if the answer is not a plain 206 saying it all."""
+    match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+)", headers.get("Content-Range", ""))
     generation = headers.get("X-Goog-Generation", "")
     transcoded = headers.get("Content-Encoding", "identity") != "identity"
     if status != 206 or match is None or not generation.isdigit() or transcoded:
         return None
-    return int(match[2]), int(generation), int(match[1]) + 1
+    start, last, size = int(match[1]), int(match[2]), int(match[3])
+    return _Piece(start, last - start + 1, size, int(generation))
 
 
 def _parse_time(text: str) -> datetime:

@@ -53,7 +53,7 @@ class LocalStore:
                 f.seek(start)
             return f.read(length)
 
-    def open(self, location: Location, known: ObjectStat | None = None) -> BinaryIO:
+    def open(self, location: Location, known: ObjectStat | None = None, tail: int = 0) -> BinaryIO:
         with translated(location):
             return open(location.path, "rb")
 

@@ -97,26 +97,42 @@ class BlockCachedReader(SeekableReader):
         cache_blocks: int = CACHE_BLOCKS,
         *,
         head: int = 0,
-        seed: bytes = b"",
+        tail: int = 0,
+        seeds: Sequence[tuple[int, bytes]] = (),
     ) -> None:
-        """`head`: the first read within the object's first `head` bytes fetches all of them (one request
-        for what a reader's scattered reads of a file's front would each wait for). `seed`: the object's
-        first bytes, already fetched."""
+        """`head`, `tail`: what of the object's front and end its reader will want. The first read fetches
+        them too, side by side (one round trip where a reader's scattered reads of a file's front, or a zip's
+        end then its front, would each wait for one). `seeds`: (offset, bytes) of the object already fetched."""
         super().__init__(size)
         self._fetch = fetch
         self._block = block_size
         self._capacity = cache_blocks
         self._cache: OrderedDict[int, bytes] = OrderedDict()
-        self._head_blocks = min(-(-min(head, size) // block_size), cache_blocks // 2)
-        whole = len(seed) if len(seed) >= size else len(seed) // block_size * block_size  # no partial block
-        for i in range(0, min(whole, block_size * (cache_blocks // 2)), block_size):
-            self._cache[i // block_size] = seed[i : i + block_size]
+        self._zones = [(0, min(head, size))] if head > 0 else []
+        if tail > 0:
+            self._zones.append((max(0, size - tail), min(tail, size)))
+        for offset, data in seeds:
+            self._seed(offset, data)
+
+    def _seed(self, offset: int, data: bytes) -> None:
+        """Cache the whole blocks inside `data` (and the object's last block, if `data` reaches the end)."""
+        first = -(-offset // self._block)
+        end = offset + len(data)
+        for block in range(first, first + self._capacity // 2):
+            start = block * self._block
+            stop = min(start + self._block, self._size)
+            if start >= stop or stop > end:
+                break
+            self._cache[block] = data[start - offset : stop - offset]
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         start, end = self._pos, min(self._size, self._pos + len(buffer))
         if start >= end:
             return 0
         first, last = start // self._block, (end - 1) // self._block
+        if self._zones:  # the first read: the zones come with it
+            wanted, self._zones = [*self._zones, (start, end - start)], []
+            self.prefetch(wanted)
         self._load(first, last)
         data = b"".join(self._cache[i] for i in range(first, last + 1))
         piece = data[start - first * self._block : end - first * self._block]
@@ -134,6 +150,11 @@ class BlockCachedReader(SeekableReader):
         runs = self._missing_runs(ranges)
         if not runs:
             return
+        if len(runs) == 1:  # nothing to wait for side by side: no thread
+            self._cache_run(*runs[0], self._fetch_run(*runs[0]))
+            if check is not None:
+                check()
+            return
         pool = ThreadPoolExecutor(min(PARALLEL_FETCHES, len(runs)), thread_name_prefix="tfscope-prefetch")
         try:
             futures = {run: pool.submit(self._fetch_run, *run) for run in runs}
@@ -147,10 +168,12 @@ class BlockCachedReader(SeekableReader):
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         for (first, last), future in futures.items():
-            data = future.result()
-            for i in range(first, last + 1):
-                self._cache[i] = data[(i - first) * self._block : (i - first + 1) * self._block]
-                self._cache.move_to_end(i)
+            self._cache_run(first, last, future.result())
+
+    def _cache_run(self, first: int, last: int, data: bytes) -> None:
+        for i in range(first, last + 1):
+            self._cache[i] = data[(i - first) * self._block : (i - first + 1) * self._block]
+            self._cache.move_to_end(i)
         while len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
 
@@ -196,8 +219,7 @@ class BlockCachedReader(SeekableReader):
                 block += 1
                 continue
             run_end = block
-            end = max(last, self._head_blocks - 1) if block < self._head_blocks else last
-            while run_end + 1 <= end and run_end + 1 not in self._cache:
+            while run_end + 1 <= last and run_end + 1 not in self._cache:
                 run_end += 1
             start = block * self._block
             length = min(self._size, (run_end + 1) * self._block) - start
