@@ -21,9 +21,10 @@ from conftest import ZOO_BUCKET, h5_helpers
 from fuzzing import mutate
 
 from tui.errors import TfscopeError
-from tui.formats.h5_headers import walk_groups
+from tui.formats.h5_headers import walk
 from tui.formats.h5_messages import NotParsed, lookup3
 from tui.formats.h5_probe import probe
+from tui.formats.hdf5 import ROOT_ATTRIBUTES
 from tui.formats.inspect import inspect_model
 from tui.formats.limits import Budget
 from tui.formats.weights_h5 import read_h5
@@ -39,16 +40,12 @@ def h5_bytes(path: Path) -> tuple[bytes, tuple[str, ...]]:
     return path.read_bytes(), KERAS_GROUPS
 
 
-def by_h5py(data: bytes, groups: tuple[str, ...]) -> dict[str, Any]:
-    answer = probe(io.BytesIO(data), {"groups": list(groups), "shapes": True})
-    answer.pop("attributes")
-    return answer
+def by_h5py(data: bytes, groups: tuple[str, ...], shapes: bool = True) -> dict[str, Any]:
+    return probe(io.BytesIO(data), {"attributes": list(ROOT_ATTRIBUTES), "groups": list(groups), "shapes": shapes})
 
 
-def by_hand(data: bytes, groups: tuple[str, ...]) -> dict[str, Any]:
-    answer = walk_groups(io.BytesIO(data), len(data), groups, Budget())
-    answer.pop("attributes")
-    return answer
+def by_hand(data: bytes, groups: tuple[str, ...], shapes: bool = True) -> dict[str, Any]:
+    return walk(io.BytesIO(data), len(data), Budget(), attributes=ROOT_ATTRIBUTES, groups=groups, shapes=shapes)
 
 
 def assert_same(mine: dict[str, Any], theirs: dict[str, Any]) -> None:
@@ -66,9 +63,14 @@ def keras_files(*roots: Path) -> list[Path]:
 def test_every_keras_file_the_suite_builds_reads_as_h5py_does(zoo: Path, model_files: Path) -> None:
     files = keras_files(zoo, model_files)
     assert len(files) >= 10
+    configs = 0
     for path in files:
         data, groups = h5_bytes(path)
-        assert_same(by_hand(data, groups), by_h5py(data, groups))
+        for shapes in (True, False):  # the layer table's first pass reads the config and the groups' kinds only
+            theirs = by_h5py(data, groups, shapes)
+            assert_same(by_hand(data, groups, shapes), theirs)
+        configs += "model_config" in theirs["attributes"]
+    assert configs >= 5  # the .h5 files' configs (variable-length strings in the global heap), as h5py reads them
 
 
 @pytest.mark.parametrize("layers", [3, 40])
@@ -136,9 +138,37 @@ def test_odd_structures_read_as_h5py_does(tmp_path: Path, libver: str | None) ->
             by_hand(data, KERAS_GROUPS)
     else:
         assert_same(by_hand(data, KERAS_GROUPS), theirs)
-    answer = read_h5(io.BytesIO(data), len(data), "odd.h5", Budget(), groups=KERAS_GROUPS)  # falls back if it must
-    answer.pop("attributes")
+    answer = read_h5(io.BytesIO(data), len(data), "odd.h5", Budget(), attributes=ROOT_ATTRIBUTES,
+                     groups=KERAS_GROUPS)  # falls back if it must  # fmt: skip
     assert_same(answer, theirs)
+
+
+def test_string_attributes_read_as_h5py_does(tmp_path: Path) -> None:
+    """Fixed-length (NUL-padded, NUL-terminated) and variable-length strings, ASCII and UTF-8, long ones;
+    in either header version. Numbers and arrays are h5py's to read."""
+    for libver in (None, "latest"):
+        with h5py.File(tmp_path / "a.h5", "w", libver=libver) as f:
+            f.create_group("model_weights")
+            f.attrs["keras_version"] = np.bytes_(b"3.1\0")  # fixed-length
+            f.attrs["backend"] = "tensorflow ü"  # variable-length UTF-8
+            f.attrs["model_config"] = '{"x": "' + "y" * 50_000 + '"}'  # a long one: its own heap object
+            terminated = h5py.h5t.C_S1.copy()
+            terminated.set_size(8)
+            terminated.set_strpad(h5py.h5t.STR_NULLTERM)
+            space = h5py.h5s.create(h5py.h5s.SCALAR)
+            h5py.h5a.create(f.id, b"training_config", terminated, space).write(np.array(b"ab", "S8"))
+        data = (tmp_path / "a.h5").read_bytes()
+        mine = by_hand(data, KERAS_GROUPS)
+        assert_same(mine, by_h5py(data, KERAS_GROUPS))
+        assert mine["attributes"]["backend"] == "tensorflow ü" and len(mine["attributes"]["model_config"]) > 50_000
+    for value in (np.int64(3), np.array([b"a", b"b"])):
+        with h5py.File(tmp_path / "n.h5", "w") as f:
+            f.attrs["backend"] = value
+        data = (tmp_path / "n.h5").read_bytes()
+        with pytest.raises(NotParsed):
+            by_hand(data, ())
+        answer = read_h5(io.BytesIO(data), len(data), "n.h5", Budget(), attributes=ROOT_ATTRIBUTES)
+        assert answer == by_h5py(data, ())
 
 
 def test_new_style_compact_groups_and_v2_headers(tmp_path: Path) -> None:
@@ -175,8 +205,7 @@ def test_what_the_reader_leaves_to_h5py_falls_back(tmp_path: Path, make: Any, li
     data = (tmp_path / "x.h5").read_bytes()
     with pytest.raises(NotParsed):
         by_hand(data, KERAS_GROUPS)
-    answer = read_h5(io.BytesIO(data), len(data), "x.h5", Budget(), groups=KERAS_GROUPS)
-    answer.pop("attributes")
+    answer = read_h5(io.BytesIO(data), len(data), "x.h5", Budget(), attributes=ROOT_ATTRIBUTES, groups=KERAS_GROUPS)
     assert answer == by_h5py(data, KERAS_GROUPS)
 
 
@@ -307,7 +336,7 @@ def test_mutated_files_end_in_an_answer_or_a_clean_refusal(zoo: Path, seed_file:
         mutated = mutate(data, rng)
         started = time.perf_counter()
         try:
-            walk_groups(io.BytesIO(mutated), len(mutated), groups, Budget(cpu=2.0))
+            walk(io.BytesIO(mutated), len(mutated), Budget(cpu=2.0), attributes=ROOT_ATTRIBUTES, groups=groups)
             outcome = "read"
         except NotParsed:
             outcome = "left to h5py"
@@ -327,25 +356,14 @@ def test_a_keras_file_in_the_zoo_reads_the_same_from_the_bucket(zoo: Path) -> No
         assert remote.variables == local.variables and remote.layers == local.layers
 
 
-class _Watched(LocalStore):
-    """The local store, noting how many HDF5 helpers are running when a file is opened."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.helpers_at_open: list[int] = []
-
-    def open(self, location: Any, known: Any = None, tail: int = 0) -> Any:
-        self.helpers_at_open.append(h5_helpers())
-        return super().open(location, known, tail)
-
-
-def test_an_h5_named_file_starts_the_hdf5_helper_before_its_first_read(zoo: Path) -> None:
-    """Starting the helper takes ~0.2 s (Python, NumPy, h5py): it overlaps the stat and the first read."""
+def test_a_keras_h5_is_read_without_the_hdf5_helper(zoo: Path) -> None:
+    """Its config and its weights' shapes are all the walk reads: h5py's helper process (~0.2 s of CPU to
+    start) is neither started nor asked; a file the walk leaves to h5py still gets it."""
     from tui.formats import h5_sandbox
 
     h5_sandbox.stop_all()
-    assert h5_helpers() == 0
-    store = _Watched()
-    info = inspect_model(store, parse_location(str(zoo / "keras" / "sequential.h5")))
-    assert info.total_params > 0
-    assert store.helpers_at_open and store.helpers_at_open[0] >= 1, store.helpers_at_open
+    for name in ("keras/sequential.h5", "keras/functional.h5", "keras2/model.h5", "keras/nested.keras"):
+        partial: list[Any] = []
+        info = inspect_model(LocalStore(), parse_location(str(zoo / name)), on_partial=partial.append)
+        assert info.total_params > 0 and partial and partial[0].layers, name
+        assert h5_helpers() == 0, name

@@ -112,16 +112,32 @@ def test_a_scan_stops_when_cancelled(emulator: Emulator) -> None:
              cancelled=cancelled)  # fmt: skip
 
 
+def left_to_h5py(source: Path, dest: Path) -> None:
+    """A copy of a Keras .h5 that tfscope's own HDF5 reader leaves to h5py: more than 8 root attributes
+    make HDF5 store them densely (in a fractal heap), which that reader does not read."""
+    import h5py
+
+    with h5py.File(source) as src, h5py.File(dest, "w", libver="latest") as out:
+        for key, value in src.attrs.items():
+            out.attrs[key] = value
+        for i in range(10):
+            out.attrs[f"extra_{i}"] = i
+        for name in src:
+            src.copy(src[name], out, name)
+
+
 def test_a_scan_of_many_hdf5_files_keeps_few_helpers(zoo: Path, tmp_path: Path) -> None:
     """Sixteen reads at once, one HDF5 helper each, meant a Python and h5py start-up per file; the pool
     keeps at most MAX_HELPERS and every file is still read."""
     from tui.formats.h5_sandbox import MAX_HELPERS
     from tui.storage import LocalStore
 
-    sources = sorted((zoo / "keras").glob("*.h5")) + sorted((zoo / "keras").glob("*.keras"))
-    for copy in range(6):
+    sources = sorted((zoo / "keras").glob("*.h5"))
+    for source in sources:
+        left_to_h5py(source, tmp_path / f"0-{source.name}")
+    for copy in range(1, 8):
         for source in sources:
-            (tmp_path / f"{copy}-{source.name}").write_bytes(source.read_bytes())
+            (tmp_path / f"{copy}-{source.name}").write_bytes((tmp_path / f"0-{source.name}").read_bytes())
     peak, done = 0, threading.Event()
 
     def watch() -> None:
@@ -136,7 +152,7 @@ def test_a_scan_of_many_hdf5_files_keeps_few_helpers(zoo: Path, tmp_path: Path) 
     finally:
         done.set()
         watcher.join()
-    assert len(report.results) == 6 * len(sources) >= 36
+    assert len(report.results) == 8 * len(sources) >= 24
     assert [r.error for r in report.results if r.error] == []
     assert 0 < peak <= MAX_HELPERS, peak
 

@@ -1,4 +1,5 @@
-"""Every dataset's shape and dtype under some groups of an HDF5 file, read without the HDF5 library.
+"""The root's string attributes and every dataset's shape and dtype under some groups of an HDF5 file,
+read without the HDF5 library.
 
 h5py reads one object header at a time: on a distant bucket that is a round trip per dataset (105
 for a ResNet50 .h5). This reader walks the same metadata (superblock, object headers v1/v2 and their
@@ -21,7 +22,7 @@ from typing import Any, BinaryIO
 
 from tui.formats import h5_messages as msg
 from tui.formats.h5_messages import Cursor, Link, NotParsed
-from tui.formats.h5_probe import group_link_need, walked_link_need
+from tui.formats.h5_probe import MAX_ATTRIBUTE_BYTES, group_link_need, walked_link_need
 from tui.formats.limits import Budget
 
 Range = tuple[int, int]
@@ -55,8 +56,8 @@ class H5Object:
     links: list[Link] = field(default_factory=list)
     shape: tuple[int, ...] = ()
     dtype: str = ""
-    attribute_names: frozenset[bytes] | None = frozenset()
-    """None: the attributes are stored densely, not read here."""
+    attributes: dict[bytes, bytes] | None = field(default_factory=dict)
+    """Each attribute's message by name; None: the attributes are stored densely, not read here."""
 
 
 @dataclass
@@ -76,13 +77,22 @@ class _Header:
         return any(found == kind for found, _, _ in self.messages)
 
 
-def walk_groups(file: BinaryIO, size: int, groups: Iterable[str], budget: Budget) -> dict[str, Any]:
-    """The h5_probe answer for `groups` with shapes (no attributes), read by hand.
+def walk(
+    file: BinaryIO,
+    size: int,
+    budget: Budget,
+    *,
+    attributes: Iterable[str] = (),
+    groups: Iterable[str] = (),
+    shapes: bool = True,
+) -> dict[str, Any]:
+    """The h5_probe answer for the root's `attributes` (scalar strings) and `groups` (with their datasets'
+    shapes if `shapes`), read by hand.
 
     Raises:
         NotParsed: something here is left to h5py; budget errors and storage errors pass through.
     """
-    return _Walk(file, size, budget).answer(list(groups))
+    return _Walk(file, size, budget).answer(list(attributes), list(groups), shapes)
 
 
 class _Walk:
@@ -112,8 +122,9 @@ class _Walk:
         """Up to `length` bytes: a structure whose size is read from its own first bytes."""
         return self.read(offset, max(0, min(length, self.size - offset)))
 
-    def run(self, addresses: Iterable[int], expand: bool) -> None:
-        """Parse the objects at `addresses` (and, if `expand`, every object their groups hard-link to)."""
+    def run(self, addresses: Iterable[int], expand: bool, links: bool = True) -> None:
+        """Parse the objects at `addresses` (and, if `expand`, every object their groups hard-link to);
+        without `links`, a group's own links are not read (its kind and attributes are all that is asked)."""
         steps: dict[int, Step] = {}
         wants: dict[int, list[Range]] = {}
 
@@ -131,7 +142,7 @@ class _Walk:
                 if len(self.objects) + len(steps) > MAX_OBJECTS:
                     raise NotParsed(f"more than {MAX_OBJECTS:,} objects")
                 self.budget.spend(1, on="HDF5 objects")
-                steps[address] = self._object(address)
+                steps[address] = self._object(address, links)
                 wants[address] = next(steps[address])
 
         for address in addresses:
@@ -152,10 +163,11 @@ class _Walk:
 
     # -- the answer -------------------------------------------------------------------------------
 
-    def answer(self, groups: list[str]) -> dict[str, Any]:
+    def answer(self, attributes: list[str], groups: list[str], shapes: bool) -> dict[str, Any]:
         root = self._superblock()
         self.run([root], expand=False)
         root_object = self.objects[root]
+        texts = self._attributes(root_object, attributes)
         targets: dict[str, Link | None] = {}
         for name in groups:
             if name == "/":
@@ -164,16 +176,41 @@ class _Walk:
                 raise NotParsed("a group path of several parts")
             else:
                 targets[name] = next((lk for lk in root_object.links if lk.name == name.strip("/")), None)
-        self.run([t.address for t in targets.values() if t is not None and t.kind == "hard"], expand=True)
+        hard = [t.address for t in targets.values() if t is not None and t.kind == "hard"]
+        self.run(hard, expand=shapes, links=shapes or root in hard)  # "/" is the root, read with its links
         answer_groups: dict[str, Any] = {}
         needs: list[list[str]] = []
         visited = [0]
         for name, target in targets.items():
-            answer_groups[name] = self._group_answer(name, target, needs, visited)
-        return {"attributes": {}, "groups": answer_groups, "needs": needs,
+            answer_groups[name] = self._group_answer(name, target, needs, visited, shapes)
+        return {"attributes": texts, "groups": answer_groups, "needs": needs,
                 "root_layer_names": _has_attribute(root_object, b"layer_names")}  # fmt: skip
 
-    def _group_answer(self, name: str, target: Link | None, needs: list[list[str]], visited: list[int]) -> Any:
+    def _attributes(self, found: H5Object, names: list[str]) -> dict[str, str]:
+        """The text of each named attribute the object has, in the order asked (variable-length strings
+        from their global heap collections, fetched together)."""
+        if not names:
+            return {}
+        if found.attributes is None:
+            raise NotParsed("attributes in dense storage")
+        values = {name: msg.attribute_text(found.attributes[key], self.offsets, self.lengths)
+                  for name in names if (key := name.encode()) in found.attributes}  # fmt: skip
+        heap = {value.collection for value in values.values() if isinstance(value, msg.HeapText)}
+        prefix = 8 + self.lengths  # "GCOL", version, reserved, then the collection's size
+        if self.prefetch is not None and heap:
+            self.prefetch([(address, prefix) for address in heap])
+        sizes = {address: Cursor(self.read(address, prefix), lengths=self.lengths, pos=8).length() for address in heap}
+        if any(not prefix <= n <= MAX_ATTRIBUTE_BYTES for n in sizes.values()):
+            raise NotParsed("a global heap collection of an unusual size")  # h5py, with its byte limit, decides
+        if self.prefetch is not None and heap:
+            self.prefetch(list(sizes.items()))
+        collections = {address: self.read(address, n) for address, n in sizes.items()}
+        return {name: value if isinstance(value, str) else msg.heap_text(collections[value.collection], value,
+                self.lengths) for name, value in values.items()}  # fmt: skip
+
+    def _group_answer(
+        self, name: str, target: Link | None, needs: list[list[str]], visited: list[int], shapes: bool
+    ) -> Any:
         if target is None:
             return {"kind": "missing"}
         if target.kind == "external":
@@ -185,7 +222,8 @@ class _Walk:
         if group.kind != "group":
             return {"kind": group.kind}
         found: dict[str, Any] = {}
-        self._visit(target.address, found, needs, visited)
+        if shapes:
+            self._visit(target.address, found, needs, visited)
         return {"kind": "group", "shapes": found, "layer_names": _has_attribute(group, b"layer_names")}
 
     def _visit(self, start: int, found: dict[str, Any], needs: list[list[str]], visited: list[int]) -> None:
@@ -255,23 +293,25 @@ class _Walk:
 
     # -- object headers ---------------------------------------------------------------------------
 
-    def _object(self, address: int) -> Step:
+    def _object(self, address: int, links: bool = True) -> Step:
         header = yield from self._header(address)
         stab, link_info = header.first(msg.SYMBOL_TABLE), header.first(msg.LINK_INFO)
         if stab is not None or link_info is not None:
             attribute_info = header.first(msg.ATTRIBUTE_INFO)
             dense = attribute_info is not None and msg.attributes_are_dense(attribute_info, self.offsets)
             messages = header.messages
-            names = None if dense else frozenset(msg.attribute_name(b) for t, _, b in messages if t == msg.ATTRIBUTE)
+            named = None if dense else {msg.attribute_name(b): b for t, _, b in messages if t == msg.ATTRIBUTE}
+            if not links:
+                return H5Object("group", attributes=named)
             if stab is not None:
-                links = yield from self._symbol_table(*msg.symbol_table(stab, self.offsets))
+                found_links = yield from self._symbol_table(*msg.symbol_table(stab, self.offsets))
             else:
                 assert link_info is not None
                 if msg.links_are_dense(link_info, self.offsets):
                     raise NotParsed("a group with dense link storage")
                 found = [msg.link(body, self.offsets) for t, _, body in header.messages if t == msg.LINK]
-                links = sorted(found, key=lambda lk: lk.name.encode())  # HDF5 sorts a compact group by name
-            return H5Object("group", links, attribute_names=names)
+                found_links = sorted(found, key=lambda lk: lk.name.encode())  # HDF5 sorts a compact group by name
+            return H5Object("group", found_links, attributes=named)
         space, datatype = header.first(msg.DATASPACE), header.first(msg.DATATYPE)
         if space is None or datatype is None:
             return H5Object("other")
@@ -441,6 +481,6 @@ class _Walk:
 
 
 def _has_attribute(found: H5Object, name: bytes) -> bool:
-    if found.attribute_names is None:
+    if found.attributes is None:
         raise NotParsed("attributes in dense storage")
-    return name in found.attribute_names
+    return name in found.attributes

@@ -1,9 +1,9 @@
 """HDF5 header messages decoded by hand, after the public file-format spec (version 3.0).
 
 Only what tfscope needs from a weights file: a dataset's shape and dtype (named as h5py names
-them), a group's links and attribute names. Whatever is outside that (a datatype h5py maps in its
-own way, a shared message, an encoding this module does not know) raises NotParsed: the caller
-then asks h5py, so an answer from here is never a guess.
+them), a group's links and attributes (names; a scalar string's text). Whatever is outside that (a
+datatype h5py maps in its own way, a shared message, an encoding this module does not know) raises
+NotParsed: the caller then asks h5py, so an answer from here is never a guess.
 """
 
 from __future__ import annotations
@@ -219,6 +219,67 @@ def attribute_name(data: bytes) -> bytes:
     if version == 3:
         c.u8()
     return c.take(name_size).split(b"\0", 1)[0]
+
+
+@dataclass(frozen=True)
+class HeapText:
+    """A variable-length string's place: object `index` of the global heap collection at `collection`."""
+
+    collection: int
+    index: int
+    length: int
+
+
+def attribute_text(data: bytes, offsets: int, lengths: int) -> str | HeapText:
+    """A scalar string attribute's value as h5py gives it (a fixed-length one's text; for a variable-length
+    one, where its text lies). Any other attribute (numbers, arrays, shared types) is NotParsed."""
+    c = Cursor(data, offsets, lengths)
+    version, flags = c.u8(), c.u8()
+    if version not in (1, 2, 3) or (version > 1 and flags & 3):
+        raise NotParsed(f"attribute version {version}, flags {flags}")
+    name_size, type_size, space_size = c.u16(), c.u16(), c.u16()
+    if version == 3:
+        c.u8()  # the name's encoding
+
+    def padded(n: int) -> int:  # version 1 pads each part to 8 bytes
+        return -(-n // 8) * 8 if version == 1 else n
+
+    c.take(padded(name_size))
+    datatype = c.take(padded(type_size))[:type_size]
+    if shape(c.take(padded(space_size))[:space_size], lengths) != ():
+        raise NotParsed("an attribute that is not a scalar")
+    t = Cursor(datatype)
+    kind, bits, size = t.u8() & 0x0F, t.uint(3), t.u32()
+    if kind == 3 and bits & 0x0F in (0, 1):  # fixed-length, NUL-terminated or NUL-padded (numpy strips NULs)
+        raw = c.take(size)
+        return (raw.split(b"\0", 1)[0] if bits & 0x0F == 0 else raw.rstrip(b"\0")).decode("utf-8", "replace")
+    if kind == 9 and bits & 0x0F == 1:  # a variable-length string: its length, then a global heap ID
+        length = c.u32()
+        return HeapText(c.defined_address(), c.u32(), length)
+    raise NotParsed(f"an attribute of datatype class {kind}")
+
+
+def heap_text(collection: bytes, found: HeapText, lengths: int) -> str:
+    """A variable-length string out of its global heap collection ("GCOL", spec III.E), as h5py decodes it."""
+    c = Cursor(collection, lengths=lengths)
+    if c.take(4) != b"GCOL" or c.u8() != 1:
+        raise NotParsed("no global heap collection where a string points")
+    c.take(3)
+    end = min(c.length(), len(collection))
+    while c.pos + 8 + lengths <= end:
+        index, _references, _ = c.u16(), c.u16(), c.take(4)
+        size = c.length()
+        if index == 0:  # free space: the collection's last object
+            break
+        data = c.take(-(-size // 8) * 8)[:size]
+        if index == found.index:
+            if found.length > size:
+                raise NotParsed("a string longer than its heap object")
+            try:
+                return data[: found.length].decode("utf-8")
+            except UnicodeDecodeError:
+                raise NotParsed("a string that is not UTF-8") from None  # h5py has its own way with it
+    raise NotParsed(f"global heap object {found.index} is missing")
 
 
 def attributes_are_dense(data: bytes, offsets: int) -> bool:

@@ -1,8 +1,7 @@
-"""Legacy Keras HDF5 (`.h5`) files, read in place: attributes and dataset headers only.
+"""Legacy Keras HDF5 (`.h5`) files, read in place: root attributes and dataset headers only.
 
-Through the store's ranged reader (256 KB chunks on GCS) this costs a small fraction of the
-file: HDF5 keeps its metadata together and h5py reads only what it is asked for (in the HDF5
-helper process: see h5_sandbox).
+The config and every weight's shape come from HDF5's metadata, read a tree level at a time (see
+weights_h5): a small fraction of the file, in a few round trips.
 """
 
 from __future__ import annotations

@@ -154,8 +154,6 @@ def _inspect_file(
 ) -> ModelInfo:
     named = kind_from_name(location.name)
     expected = format_of(named) if named is not None else None
-    if expected is not None and expected.warm_up is not None:
-        expected.warm_up()
     # One open serves the sniff and the reader: the first bytes (and the tail the format starts with) once.
     with store.open(location, known, tail=expected.tail if expected else 0) as opened:
         raw = budget.reader(opened)

@@ -67,8 +67,6 @@ class Format:
     sibling_match: Callable[[str, set[str]], bool] | None = None
     prefetch: Callable[[Store, Location, Executor], dict[str, Future[bytes]]] | None = None
     """Reads worth starting before a folder's listing returns (a distant bucket: one round trip saved)."""
-    warm_up: Callable[[], None] | None = None
-    """Started for a file whose name says this format, before its first bytes are asked for."""
     tail: int = 0
     """Bytes at a file's end its reader starts with (a zip's end record and central directory)."""
 
@@ -125,14 +123,6 @@ def _read_hdf5(ctx: ReadContext) -> ModelInfo:
     return _config_then_weights(read_hdf5, ctx)
 
 
-def _start_h5_helper() -> None:
-    """The HDF5 helper process takes ~0.2 s to start (Python, NumPy, h5py), on a core of its own: it
-    starts while the stat and the first read travel, not after them."""
-    from tui.formats.h5_sandbox import prestart
-
-    prestart()
-
-
 def _config_then_weights(reader: Callable[..., ModelInfo], ctx: ReadContext) -> ModelInfo:
     """The config alone first (a few requests), then the weights' headers (one or more requests each)."""
     if ctx.on_partial is not None:
@@ -165,7 +155,7 @@ FORMATS: tuple[Format, ...] = (
            sibling_match=lambda name, siblings: name.removesuffix(".index") in checkpoint_prefixes({name, *siblings})),
     Format(ArtifactKind.KERAS, _read_keras, extensions=(".keras",), magic=ZIP_MAGIC, magic_needs_extension=True,
            tail=ZIP_TAIL),
-    Format(ArtifactKind.HDF5, _read_hdf5, extensions=(".h5", ".hdf5"), magic=HDF5_MAGIC, warm_up=_start_h5_helper),
+    Format(ArtifactKind.HDF5, _read_hdf5, extensions=(".h5", ".hdf5"), magic=HDF5_MAGIC),
     Format(ArtifactKind.TFLITE, _read_tflite, extensions=(".tflite",), magic=TFLITE_MAGIC, magic_offset=4),
 )  # fmt: skip
 """In the order they are tried: a folder with saved_model.pb and a checkpoint is a SavedModel."""
