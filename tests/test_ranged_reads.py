@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,20 @@ from tui.storage.emulator import Emulator
 from tui.storage.ranged import BlockCachedReader
 
 
-def test_block_cache_reads_each_byte_once() -> None:
-    data = os.urandom(100_000)
+def recorded(data: bytes) -> tuple[Callable[[int, int], bytes], list[tuple[int, int]]]:
+    """A fetch over `data`, and the (start, length) of every request it serves."""
     calls: list[tuple[int, int]] = []
 
     def fetch(start: int, length: int) -> bytes:
         calls.append((start, length))
         return data[start : start + length]
 
+    return fetch, calls
+
+
+def test_block_cache_reads_each_byte_once() -> None:
+    data = os.urandom(100_000)
+    fetch, calls = recorded(data)
     reader = BlockCachedReader(fetch, len(data), block_size=4096)
     reader.seek(5000)
     assert reader.read(10) == data[5000:5010]
@@ -41,12 +48,7 @@ def test_block_cache_reads_each_byte_once() -> None:
 def test_the_first_read_at_the_front_fetches_the_whole_head() -> None:
     """Model files keep their metadata at the front: one request for it, not one per scattered read."""
     data = os.urandom(100_000)
-    calls: list[tuple[int, int]] = []
-
-    def fetch(start: int, length: int) -> bytes:
-        calls.append((start, length))
-        return data[start : start + length]
-
+    fetch, calls = recorded(data)
     reader = BlockCachedReader(fetch, len(data), block_size=4096, head=20_000)
     reader.seek(10)
     assert reader.read(10) == data[10:20]
@@ -61,12 +63,7 @@ def test_the_first_read_at_the_front_fetches_the_whole_head() -> None:
 
 def test_a_tail_comes_with_the_first_read() -> None:
     data = os.urandom(100_000)
-    calls: list[tuple[int, int]] = []
-
-    def fetch(start: int, length: int) -> bytes:
-        calls.append((start, length))
-        return data[start : start + length]
-
+    fetch, calls = recorded(data)
     reader = BlockCachedReader(fetch, len(data), block_size=4096, head=8192, tail=5000)
     reader.seek(-22, io.SEEK_END)
     assert reader.read() == data[-22:]  # a zip's end record first
@@ -78,12 +75,7 @@ def test_a_tail_comes_with_the_first_read() -> None:
 
 def test_seeded_bytes_are_not_fetched_again() -> None:
     data = os.urandom(100_000)
-    calls: list[tuple[int, int]] = []
-
-    def fetch(start: int, length: int) -> bytes:
-        calls.append((start, length))
-        return data[start : start + length]
-
+    fetch, calls = recorded(data)
     reader = BlockCachedReader(fetch, len(data), block_size=4096, seeds=[(0, data[:10_000]), (95_000, data[95_000:])])
     assert reader.read(8192) == data[:8192]
     assert calls == []
