@@ -200,7 +200,7 @@ class _Walk:
         if self.prefetch is not None and heap:
             self.prefetch([(address, prefix) for address in heap])
         sizes = {address: Cursor(self.read(address, prefix), lengths=self.lengths, pos=8).length() for address in heap}
-        if any(not prefix <= n <= MAX_ATTRIBUTE_BYTES for n in sizes.values()):
+        if any(n < prefix for n in sizes.values()) or sum(sizes.values()) > MAX_ATTRIBUTE_BYTES:
             raise NotParsed("a global heap collection of an unusual size")  # h5py, with its byte limit, decides
         if self.prefetch is not None and heap:
             self.prefetch(list(sizes.items()))
