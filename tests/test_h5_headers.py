@@ -171,6 +171,76 @@ def test_string_attributes_read_as_h5py_does(tmp_path: Path) -> None:
         assert answer == by_h5py(data, ())
 
 
+def _h5(tmp_path: Path, write: Any, fcpl: Any = None) -> bytes:
+    path = tmp_path / "a.h5"
+    with h5py.File(h5py.h5f.create(bytes(path), h5py.h5f.ACC_TRUNC, fcpl=fcpl) if fcpl else path, "w") as f:
+        write(f)
+    return path.read_bytes()
+
+
+def _patched(data: bytes, old: bytes, new: bytes, where: int | None = None) -> bytes:
+    at = data.find(old) if where is None else where
+    assert at >= 0
+    return data[:at] + new + data[at + len(old) :]
+
+
+def _sizes(offsets: int, lengths: int) -> Any:
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_sizes(offsets, lengths)
+    return fcpl
+
+
+def _shared(data: bytes) -> bytes:
+    """keras_version's attribute message marked shared (a version 1 message: type, size, then its flags)."""
+    body = data.find(b"\x01\x00\x0e\x00")  # version 1, reserved, a 14-byte name ("keras_version" + NUL)
+    return _patched(data, b"\x00", b"\x02", body - 4)
+
+
+def _strings(f: Any) -> None:
+    f.attrs["keras_version"] = "ABCDEFG"
+    f.attrs["backend"] = np.bytes_(b"FIRST")
+    f.attrs["backenZ"] = np.bytes_(b"SECOND")
+    f.attrs["zzz"] = "BBBB"
+
+
+@pytest.mark.parametrize(
+    ("fcpl", "damage"),
+    [
+        (None, lambda d: d),
+        (None, lambda d: d.replace(b"backenZ", b"backend")),  # one name twice: HDF5 takes the first
+        (None, lambda d: _patched(d, b"BBBB", b"\x01\x00", d.find(b"BBBB") - 16)),  # one heap index twice
+        (None, lambda d: _patched(d, b"ABCDEFG", b"AB\0DEFG")),  # a NUL inside a variable-length string
+        (None, lambda d: _patched(d, (7).to_bytes(4, "little"), (3).to_bytes(4, "little"))),  # length != object's
+        (None, lambda d: _patched(d, b"GCOL\x01\x00\x00\x00\x00\x10", b"GCOL\x01\x00\x00\x00\x30\x00")),
+        (_sizes(8, 4), lambda d: d),  # 4-byte lengths: heap objects still start 8-aligned
+        (None, _shared),  # an attribute message marked shared (its body would be elsewhere)
+    ],
+    ids=[
+        "plain",
+        "name-twice",
+        "heap-index-twice",
+        "nul-inside",
+        "short-length",
+        "small-collection",
+        "lengths-4",
+        "shared",
+    ],  # fmt: skip
+)
+def test_string_attributes_are_h5py_s_or_left_to_it(tmp_path: Path, fcpl: Any, damage: Any) -> None:
+    """A damaged or unusual file: the hand reader answers exactly as h5py does, or leaves it to h5py; it
+    never answers where h5py refuses, nor differently (a crafted file could show one config and load another)."""
+    data = damage(_h5(tmp_path, _strings, fcpl))
+    try:
+        mine: Any = by_hand(data, ())
+    except NotParsed:
+        return
+    try:
+        theirs = by_h5py(data, ())
+    except Exception as error:  # noqa: BLE001 - any refusal of h5py's
+        pytest.fail(f"answered {mine['attributes']} where h5py refuses: {error}")
+    assert mine == theirs
+
+
 def test_new_style_compact_groups_and_v2_headers(tmp_path: Path) -> None:
     """libver="latest": superblock v3, object header v2 with checksums, links as link messages."""
     with h5py.File(tmp_path / "new.h5", "w", libver="latest") as f:

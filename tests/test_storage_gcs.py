@@ -19,7 +19,7 @@ from tui.formats.registry import kinds_by_name
 from tui.storage import GcsStore, parse_location
 from tui.storage.base import PAGE_SIZE
 from tui.storage.emulator import Emulator
-from tui.storage.gcs import FIRST_READ
+from tui.storage.gcs import FIRST_READ, _piece_of
 
 
 @pytest.fixture
@@ -110,6 +110,17 @@ def test_opening_an_object_fetches_its_front_without_a_stat(fault_proxy: FaultPr
         assert f.read() == b""
     with pytest.raises(NotFoundError, match="does not exist"):
         store.open(parse_location(uploader.uri + "missing.bin"))
+
+
+def test_a_ranged_answer_is_taken_only_when_it_says_it_all() -> None:
+    """Size, generation and place come from the headers of a 206: anything odd sends open back to a stat."""
+    ok = {"Content-Range": "bytes 0-9/100", "X-Goog-Generation": "7"}
+    assert _piece_of(206, ok) == (0, 10, 100, 7, b"")
+    for odd in ("bytes 5-3/10", "bytes 0-9/5", "bytes */100", "bytes 0-9/"):
+        assert _piece_of(206, {**ok, "Content-Range": odd}) is None, odd
+    assert _piece_of(206, {**ok, "X-Goog-Generation": ""}) is None
+    assert _piece_of(206, {**ok, "Content-Encoding": "gzip"}) is None  # transcoded: not the stored bytes
+    assert _piece_of(200, ok) is None
 
 
 def in_pairs(together: list[bool]) -> Rule:

@@ -200,7 +200,7 @@ class _Walk:
         if self.prefetch is not None and heap:
             self.prefetch([(address, prefix) for address in heap])
         sizes = {address: Cursor(self.read(address, prefix), lengths=self.lengths, pos=8).length() for address in heap}
-        if any(n < prefix for n in sizes.values()) or sum(sizes.values()) > MAX_ATTRIBUTE_BYTES:
+        if any(n < msg.MIN_COLLECTION for n in sizes.values()) or sum(sizes.values()) > MAX_ATTRIBUTE_BYTES:
             raise NotParsed("a global heap collection of an unusual size")  # h5py, with its byte limit, decides
         if self.prefetch is not None and heap:
             self.prefetch(list(sizes.items()))
@@ -300,7 +300,7 @@ class _Walk:
             attribute_info = header.first(msg.ATTRIBUTE_INFO)
             dense = attribute_info is not None and msg.attributes_are_dense(attribute_info, self.offsets)
             messages = header.messages
-            named = None if dense else {msg.attribute_name(b): b for t, _, b in messages if t == msg.ATTRIBUTE}
+            named = None if dense else _attributes_by_name(messages)
             if not links:
                 return H5Object("group", attributes=named)
             if stab is not None:
@@ -478,6 +478,19 @@ class _Walk:
         if cache not in (0, 1) or address is None:
             raise NotParsed(f"a symbol table entry of cache type {cache}")
         return Link(name, "hard", address)
+
+
+def _attributes_by_name(messages: list[tuple[int, int, bytes]]) -> dict[bytes, bytes]:
+    """Each attribute message's body by its name; a shared one, or a name twice, is left to h5py."""
+    found: dict[bytes, bytes] = {}
+    for kind, flags, body in messages:
+        if kind != msg.ATTRIBUTE:
+            continue
+        name = msg.attribute_name(body)
+        if flags & msg.SHARED_FLAG or name in found:
+            raise NotParsed("a shared attribute, or two of one name")
+        found[name] = body
+    return found
 
 
 def _has_attribute(found: H5Object, name: bytes) -> bool:

@@ -21,6 +21,8 @@ DATASPACE, LINK_INFO, DATATYPE, LINK, EXTERNAL_FILES, LAYOUT = 0x01, 0x02, 0x03,
 ATTRIBUTE, CONTINUATION, SYMBOL_TABLE, ATTRIBUTE_INFO = 0x0C, 0x10, 0x11, 0x15
 LAST_KNOWN_TYPE = 0x18
 SHARED_FLAG = 0x02
+MIN_COLLECTION = 4096
+"""HDF5's smallest global heap collection: it refuses a smaller one."""
 
 
 class NotParsed(CorruptArtifactError):
@@ -218,7 +220,10 @@ def attribute_name(data: bytes) -> bytes:
     c.take(4)
     if version == 3:
         c.u8()
-    return c.take(name_size).split(b"\0", 1)[0]
+    name = c.take(name_size)
+    if not name.endswith(b"\0") or b"\0" in name[:-1]:
+        raise NotParsed("an attribute name not ended by its one NUL")  # HDF5 refuses it
+    return name[:-1]
 
 
 @dataclass(frozen=True)
@@ -235,7 +240,7 @@ def attribute_text(data: bytes, offsets: int, lengths: int) -> str | HeapText:
     one, where its text lies). Any other attribute (numbers, arrays, shared types) is NotParsed."""
     c = Cursor(data, offsets, lengths)
     version, flags = c.u8(), c.u8()
-    if version not in (1, 2, 3) or (version > 1 and flags & 3):
+    if version not in (1, 2, 3) or (version > 1 and flags):  # a shared datatype or dataspace, or unknown bits
         raise NotParsed(f"attribute version {version}, flags {flags}")
     name_size, type_size, space_size = c.u16(), c.u16(), c.u16()
     if version == 3:
@@ -249,37 +254,51 @@ def attribute_text(data: bytes, offsets: int, lengths: int) -> str | HeapText:
     if shape(c.take(padded(space_size))[:space_size], lengths) != ():
         raise NotParsed("an attribute that is not a scalar")
     t = Cursor(datatype)
-    kind, bits, size = t.u8() & 0x0F, t.uint(3), t.u32()
-    if kind == 3 and bits & 0x0F in (0, 1):  # fixed-length, NUL-terminated or NUL-padded (numpy strips NULs)
+    class_and_version, bits, size = t.u8(), t.uint(3), t.u32()
+    kind, type_version = class_and_version & 0x0F, class_and_version >> 4
+    if type_version not in (1, 2, 3):
+        raise NotParsed(f"datatype version {type_version}")
+    # fixed-length, NUL-terminated or NUL-padded (numpy strips the NULs), ASCII or UTF-8
+    if kind == 3 and bits & 0x0F in (0, 1) and bits >> 4 & 0x0F in (0, 1) and not bits >> 8:
         raw = c.take(size)
         return (raw.split(b"\0", 1)[0] if bits & 0x0F == 0 else raw.rstrip(b"\0")).decode("utf-8", "replace")
-    if kind == 9 and bits & 0x0F == 1:  # a variable-length string: its length, then a global heap ID
+    # a variable-length string, ASCII or UTF-8: its length, then a global heap ID
+    if kind == 9 and bits & 0x0F == 1 and bits >> 8 & 0x0F in (0, 1) and not bits >> 12:
         length = c.u32()
         return HeapText(c.defined_address(), c.u32(), length)
     raise NotParsed(f"an attribute of datatype class {kind}")
 
 
 def heap_text(collection: bytes, found: HeapText, lengths: int) -> str:
-    """A variable-length string out of its global heap collection ("GCOL", spec III.E), as h5py decodes it."""
+    """A variable-length string out of its global heap collection ("GCOL", spec III.E), as h5py decodes it.
+
+    The whole collection is parsed, as HDF5 does (every object in it, none twice), so what it refuses is
+    refused here too: it is left to h5py.
+    """
     c = Cursor(collection, lengths=lengths)
     if c.take(4) != b"GCOL" or c.u8() != 1:
         raise NotParsed("no global heap collection where a string points")
     c.take(3)
-    end = min(c.length(), len(collection))
-    while c.pos + 8 + lengths <= end:
+    end = c.length()
+    if not MIN_COLLECTION <= end <= len(collection):
+        raise NotParsed(f"a global heap collection of {end:,} bytes")
+    c = Cursor(collection[:end], lengths=lengths, pos=-(-c.pos // 8) * 8)  # objects start 8-byte aligned
+    objects: dict[int, bytes] = {}
+    while end - c.pos >= 8 + lengths:
         index, _references, _ = c.u16(), c.u16(), c.take(4)
         size = c.length()
         if index == 0:  # free space: the collection's last object
             break
-        data = c.take(-(-size // 8) * 8)[:size]
-        if index == found.index:
-            if found.length > size:
-                raise NotParsed("a string longer than its heap object")
-            try:
-                return data[: found.length].decode("utf-8")
-            except UnicodeDecodeError:
-                raise NotParsed("a string that is not UTF-8") from None  # h5py has its own way with it
-    raise NotParsed(f"global heap object {found.index} is missing")
+        if index in objects:
+            raise NotParsed(f"global heap object {index} twice")
+        objects[index] = c.take(-(-size // 8) * 8)[:size]
+    data = objects.get(found.index)
+    if data is None or len(data) != found.length or b"\0" in data:
+        raise NotParsed(f"global heap object {found.index} missing, or not the string pointed at")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotParsed("a string that is not UTF-8") from None  # h5py has its own way with it
 
 
 def attributes_are_dense(data: bytes, offsets: int) -> bool:

@@ -256,7 +256,7 @@ class GcsStore:
                    f"/o/{quote(location.path, safe='')}?alt=media")  # fmt: skip
             retry = self._call_options()["retry"]
 
-            def get(byte_range: str) -> _Piece | None:
+            def get(byte_range: str, most: int) -> _Piece | None:
                 headers = {"Range": f"bytes={byte_range}", "Accept-Encoding": "identity"}
                 # Streamed: the body is read only once the headers say it is the piece asked for.
                 response = client._http.get(url, headers=headers, timeout=(CONNECT_SECONDS, self.stall), stream=True)
@@ -266,7 +266,7 @@ class GcsStore:
                     if response.status_code >= 400:
                         raise from_http_response(response)  # type: ignore[no-untyped-call]  # reads the body
                     piece = _piece_of(response.status_code, response.headers)
-                    if piece is None:
+                    if piece is None or piece.length > most:  # not the piece asked for: not read
                         return None
                     data = response.content
                     if len(data) != piece.length:
@@ -275,10 +275,10 @@ class GcsStore:
 
             with ThreadPoolExecutor(1, thread_name_prefix="tfscope-tail") if tail > 0 else nullcontext() as pool:
                 # A block more than asked: the whole blocks of the answer then cover the last `tail` bytes.
-                end = pool.submit(retry(get), f"-{tail + BLOCK_SIZE}") if pool is not None else None
-                front = retry(get)(f"0-{FIRST_READ - 1}")
+                end = pool.submit(retry(get), f"-{tail + BLOCK_SIZE}", tail + BLOCK_SIZE) if pool is not None else None
+                front = retry(get)(f"0-{FIRST_READ - 1}", FIRST_READ)
                 back = end.result() if end is not None else None
-            if front is None:
+            if front is None or front.start != 0:
                 return None
             seeds = [(front.start, front.data)]
             if back is not None and back.generation == front.generation:  # else a new upload between: not mixed
@@ -327,6 +327,8 @@ def _piece_of(status: int, headers: Mapping[str, str]) -> _Piece | None:
     if status != 206 or match is None or not generation.isdigit() or transcoded:
         return None
     start, last, size = int(match[1]), int(match[2]), int(match[3])
+    if not start <= last < size:
+        return None
     return _Piece(start, last - start + 1, size, int(generation))
 
 
