@@ -24,12 +24,6 @@ if TYPE_CHECKING:
     from tui.screens.model import ModelScreen
 
 
-def _prestart_h5_helper() -> None:
-    from tui.formats.h5_sandbox import prestart
-
-    prestart()
-
-
 SIGN_IN_NOTICE = (
     "Not signed in to Google Cloud, so this is the current folder. "
     "Sign in with `gcloud auth application-default login`, or open a public bucket with --anonymous."
@@ -68,7 +62,6 @@ class TfscopeApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.push_screen(self.browser)
-        self.set_timer(0.5, _prestart_h5_helper)  # after the first paint: .h5/.keras then open without waiting
         if self.settings.start:
             self.browser.go_to_text(self.settings.start, open_model=True)
         else:

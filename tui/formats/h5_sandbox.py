@@ -238,19 +238,6 @@ def _give_back(helper: _Helper, healthy: bool) -> None:
     helper.kill()
 
 
-def prestart() -> None:
-    """Start a helper now (in the background), so the first .h5 or .keras does not wait for it: unless
-    one is idle already, or MAX_HELPERS are at work (it holds a slot while it starts one)."""
-    if not _slots.acquire(blocking=False):
-        return
-    try:
-        with _lock:
-            if not _idle:
-                _idle.append(_Helper())
-    finally:
-        _slots.release()
-
-
 @atexit.register
 def stop_all() -> None:
     with _lock:
