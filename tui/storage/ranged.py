@@ -152,6 +152,7 @@ class BlockCachedReader(SeekableReader):
             return
         if len(runs) == 1:  # nothing to wait for side by side: no thread
             self._cache_run(*runs[0], self._fetch_run(*runs[0]))
+            self._evict()
             if check is not None:
                 check()
             return
@@ -169,12 +170,17 @@ class BlockCachedReader(SeekableReader):
             pool.shutdown(wait=False, cancel_futures=True)
         for (first, last), future in futures.items():
             self._cache_run(first, last, future.result())
+        self._evict()
 
     def _cache_run(self, first: int, last: int, data: bytes) -> None:
+        """Cache blocks first..last from `data`, as the most recently used."""
         for i in range(first, last + 1):
             self._cache[i] = data[(i - first) * self._block : (i - first + 1) * self._block]
             self._cache.move_to_end(i)
-        while len(self._cache) > self._capacity:
+
+    def _evict(self, keep: int = 0) -> None:
+        """Drop the least recently used blocks past the cache's capacity (or past `keep`, if larger)."""
+        while len(self._cache) > max(self._capacity, keep):
             self._cache.popitem(last=False)
 
     def _missing_runs(self, ranges: Ranges) -> list[tuple[int, int]]:
@@ -221,13 +227,6 @@ class BlockCachedReader(SeekableReader):
             run_end = block
             while run_end + 1 <= last and run_end + 1 not in self._cache:
                 run_end += 1
-            start = block * self._block
-            length = min(self._size, (run_end + 1) * self._block) - start
-            data = self._fetch(start, length)
-            if len(data) != length:
-                raise EOFError(f"asked for {length} bytes at {start}, got {len(data)}: the object changed or shrank")
-            for i in range(block, run_end + 1):
-                self._cache[i] = data[(i - block) * self._block : (i - block + 1) * self._block]
+            self._cache_run(block, run_end, self._fetch_run(block, run_end))
             block = run_end + 1
-        while len(self._cache) > max(self._capacity, last - first + 1):
-            self._cache.popitem(last=False)
+        self._evict(keep=last - first + 1)  # after the whole read: none of its blocks is dropped
