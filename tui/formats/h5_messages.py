@@ -209,17 +209,22 @@ def link(data: bytes, offsets: int) -> Link:
     raise NotParsed(f"a link of type {kind}")
 
 
-def attribute_name(data: bytes) -> bytes:
-    """An attribute message's name (versions 1-3), without its terminating NUL."""
-    c = Cursor(data)
-    version = c.u8()
+def _attribute_start(data: bytes, offsets: int = 8, lengths: int = 8) -> tuple[Cursor, int, int, tuple[int, int, int]]:
+    """An attribute message (versions 1-3) read up to its name: a cursor there, the version, the flags,
+    and the sizes of the name, the datatype and the dataspace."""
+    c = Cursor(data, offsets, lengths)
+    version, flags = c.u8(), c.u8()
     if version not in (1, 2, 3):
         raise NotParsed(f"attribute version {version}")
-    c.u8()
-    name_size = c.u16()
-    c.take(4)
+    sizes = (c.u16(), c.u16(), c.u16())
     if version == 3:
-        c.u8()
+        c.u8()  # the name's encoding
+    return c, version, flags, sizes
+
+
+def attribute_name(data: bytes) -> bytes:
+    """An attribute message's name (versions 1-3), without its terminating NUL."""
+    c, _, _, (name_size, _, _) = _attribute_start(data)
     name = c.take(name_size)
     if not name.endswith(b"\0") or b"\0" in name[:-1]:
         raise NotParsed("an attribute name not ended by its one NUL")  # HDF5 refuses it
@@ -238,13 +243,9 @@ class HeapText:
 def attribute_text(data: bytes, offsets: int, lengths: int) -> str | HeapText:
     """A scalar string attribute's value as h5py gives it (a fixed-length one's text; for a variable-length
     one, where its text lies). Any other attribute (numbers, arrays, shared types) is NotParsed."""
-    c = Cursor(data, offsets, lengths)
-    version, flags = c.u8(), c.u8()
-    if version not in (1, 2, 3) or (version > 1 and flags):  # a shared datatype or dataspace, or unknown bits
+    c, version, flags, (name_size, type_size, space_size) = _attribute_start(data, offsets, lengths)
+    if version > 1 and flags:  # a shared datatype or dataspace, or unknown bits
         raise NotParsed(f"attribute version {version}, flags {flags}")
-    name_size, type_size, space_size = c.u16(), c.u16(), c.u16()
-    if version == 3:
-        c.u8()  # the name's encoding
 
     def padded(n: int) -> int:  # version 1 pads each part to 8 bytes
         return -(-n // 8) * 8 if version == 1 else n
