@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from tui.formats import h5_messages as msg
-from tui.formats.h5_messages import Cursor, Link, NotParsed
+from tui.formats.h5_messages import Cursor, Link, NotHdf5, NotParsed
 from tui.formats.h5_probe import MAX_ATTRIBUTE_BYTES, group_link_need, walked_link_need
 from tui.formats.limits import Budget
 
@@ -265,8 +265,10 @@ class _Walk:
         elif version in (2, 3):
             self.offsets, self.lengths = data[9], data[10]
             pos = 12
-        else:
-            raise NotParsed(f"superblock version {version}")
+        else:  # the format has versions 0 to 3 (HDF5 1.14's H5F__super_read refuses others)
+            raise NotHdf5(f"superblock version {version}")
+        if self.offsets not in (2, 4, 8, 16, 32) or self.lengths not in (2, 4, 8, 16, 32):
+            raise NotHdf5(f"sizes of offsets and lengths {self.offsets} and {self.lengths}")
         if self.offsets not in (2, 4, 8) or self.lengths not in (2, 4, 8):
             raise NotParsed("unusual sizes of offsets and lengths")
         c = Cursor(data, self.offsets, self.lengths, pos)
@@ -285,9 +287,11 @@ class _Walk:
             root = c.defined_address()
             end = c.pos
             if c.u32() != msg.lookup3(data[:end]):
-                raise NotParsed("superblock checksum mismatch")
-        if base != 0 or eof is None or eof > self.size:
-            raise NotParsed("a base address, or an end of file past the object's end (truncated?)")
+                raise NotHdf5("the superblock's checksum does not match")
+        if base != 0 or eof is None:
+            raise NotParsed("a base address, or no end-of-file address")
+        if eof > self.size:
+            raise NotHdf5(f"truncated: the file says it ends at byte {eof:,}, it has {self.size:,}")
         self.size = eof  # nothing of the file's own lies beyond its end-of-file address
         return root
 

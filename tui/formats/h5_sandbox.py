@@ -195,8 +195,13 @@ def _answer(answer: dict[str, Any], what: str) -> dict[str, Any]:
         raise TooComplexError(f"{what} is refused as crafted: {error['detail']}.")
     if error["kind"] == "memory":
         raise TooComplexError(f"Reading {what} needed more than {MEMORY_LIMIT // 2**30} GB: refused as crafted.")
-    raise H5Error(
-        f"{what} is not a readable HDF5 file ({error['detail']}); it may be truncated or damaged.",
+    raise unreadable(what, error["detail"])
+
+
+def unreadable(what: str, why: str) -> H5Error:
+    """The error for a file the HDF5 library refuses (or would: see h5_messages.NotHdf5)."""
+    return H5Error(
+        f"{what} is not a readable HDF5 file ({why}); it may be truncated or damaged.",
         "Check that the upload finished (compare sizes or crc32c) and save the model again.",
     )
 

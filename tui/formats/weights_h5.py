@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, BinaryIO
 
 from tui.formats.h5_headers import walk
-from tui.formats.h5_messages import NotParsed
-from tui.formats.h5_sandbox import probe_h5
+from tui.formats.h5_messages import NotHdf5, NotParsed
+from tui.formats.h5_sandbox import probe_h5, unreadable
 from tui.formats.limits import Budget
 from tui.formats.model_info import ModelInfo, Need
 
@@ -37,6 +37,8 @@ def read_h5(
     # that takes ~0.2 s to start; the walk reads a tree level at a time, here.
     try:
         return walk(file, size, budget, attributes=attributes, groups=groups, shapes=shapes)
+    except NotHdf5 as broken:
+        raise unreadable(what, broken.detail) from None
     except NotParsed:  # h5py reads what the walk does not
         request = {"attributes": list(attributes), "groups": list(groups), "shapes": shapes}
         return probe_h5(file, size, request, what, budget, attribute_reads)
