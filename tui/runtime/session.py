@@ -14,6 +14,7 @@ from tui.runtime.host import RuntimeHost
 from tui.runtime.protocol import Loaded
 from tui.storage import Entry, Location, Stores
 from tui.storage.cache import DownloadCancelled, ModelCache, ProgressCallback
+from tui.storage.local import refuse_special_files
 from tui.storage.local_paths import Skipped
 
 
@@ -89,6 +90,7 @@ def load_model(
         local, downloaded, skipped, repaired = cached.path, cached.downloaded, cached.skipped, cached.repaired
     else:
         local = Path(location.path)
+        refuse_special_files(local)
     if kind is ArtifactKind.CHECKPOINT and local.is_dir():
         local = _checkpoint_prefix(local)
     if cancelled():

@@ -117,6 +117,10 @@ class Store(Protocol):
         """
         ...
 
-    def download(self, location: Location, dest: Path) -> None:
-        """Copy one object to a local file."""
+    def download(self, location: Location, dest: Path, max_bytes: int | None = None) -> None:
+        """Copy one object to a local file: the size it has when the copy starts, and no more.
+
+        Raises:
+            TfscopeError: titled "File too large" where it holds more than `max_bytes`.
+        """
         ...
