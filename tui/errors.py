@@ -77,3 +77,15 @@ class InvalidUriError(TfscopeError):
 
 class CorruptArtifactError(TfscopeError):
     title = "Corrupt or unreadable file"
+
+
+class BadAnswerError(TfscopeError):
+    """A storage server answered with something the GCS JSON API never sends."""
+
+    title = "Bad answer from storage"
+
+
+class ListingStoppedError(TfscopeError):
+    """A listing reached one of its caps (entries, time) before it ended."""
+
+    title = "Listing stopped"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from tui.errors import NotFoundError, TfscopeError
+from tui.errors import ListingStoppedError, NotFoundError, TfscopeError
 from tui.formats.inspect import inspect_model
 from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import InspectionCancelled
@@ -27,8 +27,9 @@ JOBS = 32
 parallel; objects up to 1 MiB are read whole); a large .h5 or .keras walks its headers in rounds of up to
 storage.ranged.PARALLEL_FETCHES, so a bucket of big Keras files can pass the store's connection pool
 (storage/gcs.py), whose extra connections are opened and dropped, not queued."""
-MAX_OBJECTS = 2_000_000
-"""Objects a scan lists before it stops: a bucket that size is scanned a prefix at a time."""
+MAX_OBJECTS = 500_000
+"""Objects a scan lists before it stops (about 400 MB of entries; a listing also stops after
+storage.listing_guard.LISTING_SECONDS): a bucket that size is scanned a prefix at a time."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ScanReport:
     objects: int = 0
     """Objects listed under the prefix."""
     truncated: bool = False
-    """The listing stopped at MAX_OBJECTS."""
+    """The listing stopped at MAX_OBJECTS, or at the listing's time cap."""
 
     @property
     def with_findings(self) -> list[ScanResult]:
@@ -116,13 +117,16 @@ def _list(store: Store, location: Location, report: ScanReport, cancelled: Calla
                 raise
             location = report.location = location.as_dir()
     entries: list[Entry] = []
-    for page in store.list_recursive(location):
-        if cancelled():
-            raise InspectionCancelled(f"The scan of {location.uri} was stopped.")
-        entries.extend(page)
-        if len(entries) >= MAX_OBJECTS:
-            report.truncated = True
-            break
+    try:
+        for page in store.list_recursive(location):
+            if cancelled():
+                raise InspectionCancelled(f"The scan of {location.uri} was stopped.")
+            entries.extend(page)
+            if len(entries) >= MAX_OBJECTS:
+                report.truncated = True
+                break
+    except ListingStoppedError:  # the listing's time cap: what was listed is scanned, and the report says so
+        report.truncated = True
     if not entries:
         raise NotFoundError(f"Nothing under {location.uri}.", "Check the path; names are case-sensitive.")
     report.objects = len(entries)

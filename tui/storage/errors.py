@@ -11,6 +11,7 @@ from typing import Any
 
 from tui.errors import (
     AccessDeniedError,
+    BadAnswerError,
     EmulatorNotRunningError,
     NetworkError,
     NoCredentialsError,
@@ -20,6 +21,10 @@ from tui.errors import (
 )
 from tui.storage.uri import Location
 
+SERVER_FIX = (
+    "If STORAGE_EMULATOR_HOST or a proxy sends tfscope to another server, check that server; against "
+    "Google Cloud Storage itself, try again."
+)
 STALL_SECONDS = 10.0
 """A transfer with no bytes for this long fails (the read timeout); a slow but moving one goes on."""
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
@@ -94,6 +99,9 @@ def translate_gcs_error(
         )
     if isinstance(exc, auth.DefaultCredentialsError):
         return NoCredentialsError("No Google Cloud credentials were found on this machine.", SIGN_IN_FIX)
+    bounds_error = _over_bounds(exc, location)
+    if bounds_error is not None:
+        return bounds_error
     status = _status_of(exc)
     if isinstance(exc, auth.RefreshError) or status == 401:
         return NoCredentialsError(
@@ -154,6 +162,30 @@ def translate_gcs_error(
     if isinstance(exc, api.GoogleAPICallError):
         return TfscopeError(f"Google Cloud Storage answered: {exc.message}", "Try again.", title="Storage error")
     return TfscopeError(f"{type(exc).__name__}: {exc}", "Try again.", title="Storage error")
+
+
+def _over_bounds(exc: Exception, location: Location) -> TfscopeError | None:
+    """The error for an answer that went past what bounded_http allows it (bytes, time), else None."""
+    from tui.storage.bounded_http import GRACE_SECONDS, MIN_RATE, AnswerTooBig, AnswerTooSlow
+
+    seen: BaseException | None = exc
+    while seen is not None and not isinstance(seen, AnswerTooBig | AnswerTooSlow):  # requests may wrap it
+        seen = seen.__context__
+    if isinstance(seen, AnswerTooSlow):
+        return NetworkError(
+            f"Google Cloud Storage sent {location.uri} too slowly: an answer of N bytes may take "
+            f"{GRACE_SECONDS:g} s + N / {MIN_RATE // 1024} KiB/s, this one took {seen.bounds.seconds:.0f} s and "
+            "had not ended.",
+            "Check the connection (a VPN, proxy or a very slow link), then try again.",
+            title="Transfer stalled",
+        )
+    if isinstance(seen, AnswerTooBig):
+        return BadAnswerError(
+            f"The server's answer for {location.uri} went on past {seen.bounds.max_bytes:,} bytes, more than "
+            "was asked for: it was cut off there.",
+            SERVER_FIX,
+        )
+    return None
 
 
 def _status_of(exc: Exception) -> int | None:
