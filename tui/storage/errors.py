@@ -7,6 +7,7 @@ google-api-core and requests errors; a local one's are OS errors.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from tui.errors import (
@@ -234,31 +235,35 @@ def _not_found(exc: Exception, location: Location, generation: int | None) -> Tf
     return NotFoundError(f"{location.uri} does not exist.", "Check the path; names are case-sensitive.")
 
 
-def _is_stall(exc: Exception) -> bool:
-    import requests
+def _error_type(module: str, name: str) -> type | tuple[()]:
+    """An exception class of a library, looked up without importing it.
 
-    return isinstance(exc, requests.exceptions.ReadTimeout | TimeoutError) or "Read timed out" in str(exc)
+    An exception of a library that was never imported cannot have been raised, and importing here (a worker
+    thread, mid-error) can meet another thread's half-done import of the same library and see a module without
+    its attributes yet: a lookup cannot.
+    """
+    return getattr(sys.modules.get(module), name, ())
+
+
+def _is_stall(exc: Exception) -> bool:
+    timeouts = (_error_type("requests.exceptions", "ReadTimeout"), TimeoutError)
+    return isinstance(exc, timeouts) or "Read timed out" in str(exc)
 
 
 def _is_cut(exc: Exception) -> bool:
-    import requests
-
     text = str(exc)
-    return isinstance(exc, requests.exceptions.ChunkedEncodingError) or any(
+    return isinstance(exc, _error_type("requests.exceptions", "ChunkedEncodingError")) or any(
         marker in text for marker in ("IncompleteRead", "Connection broken", "Response ended prematurely")
     )
 
 
 def _is_network_error(exc: Exception) -> bool:
-    import requests
-    from google.api_core import exceptions as api
-    from google.auth import exceptions as auth
-
     network_types = (
-        requests.RequestException,  # refused, reset, timed out, or cut mid-transfer (ChunkedEncodingError)
+        # refused, reset, timed out, or cut mid-transfer (ChunkedEncodingError)
+        _error_type("requests.exceptions", "RequestException"),
         ConnectionError,
         TimeoutError,
-        auth.TransportError,
-        api.RetryError,
+        _error_type("google.auth.exceptions", "TransportError"),
+        _error_type("google.api_core.exceptions", "RetryError"),
     )
     return isinstance(exc, network_types)

@@ -7,6 +7,7 @@ emulator gives an error in seconds; every library error leaves this module as a 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -55,6 +56,29 @@ MAX_NAME_BYTES = 1024
 """GCS object names are at most 1,024 bytes of UTF-8; a listing naming a longer one is not GCS."""
 MAX_TOKEN_CHARS = 4096
 
+_LIBRARIES = ("google.cloud.storage", "google.cloud.storage.retry", "google.cloud._helpers",
+              "google.api_core.exceptions", "google.auth.exceptions", "requests.exceptions",
+              "tui.storage.bounded_http")  # fmt: skip
+_imports_lock = threading.Lock()
+_imported = False
+
+
+def _import_libraries() -> None:
+    """Import google-cloud-storage, requests and what reads their answers, once and on one thread.
+
+    Worker threads read in parallel from the first moment; two threads importing the same packages at
+    once can each meet the other's half-initialized modules (`cannot import name 'HTTPAdapter' from
+    partially initialized module`, seen under `tfscope run`). After this, the methods' own imports
+    only look modules up.
+    """
+    global _imported
+    with _imports_lock:
+        if _imported:
+            return
+        for name in _LIBRARIES:
+            importlib.import_module(name)
+        _imported = True
+
 
 class GcsStore:
     """Buckets and objects in Google Cloud Storage (or the emulator named by STORAGE_EMULATOR_HOST).
@@ -95,6 +119,7 @@ class GcsStore:
 
     def client(self) -> Client:
         """The storage client, made on first use (this resolves credentials: call it off the UI thread)."""
+        _import_libraries()
         with self._lock:
             if self._client is None:
                 with translated(Location(GCS_SCHEME)):
@@ -124,6 +149,7 @@ class GcsStore:
 
     def _retried(self, call: Callable[[], T]) -> Callable[[], T]:
         """`call` retried as the library retries its own (429, 5xx, a dropped connection), for `deadline` s."""
+        _import_libraries()
         from google.cloud.storage.retry import DEFAULT_RETRY
 
         retry = DEFAULT_RETRY.with_delay(initial=0.2, maximum=2.0).with_timeout(self.deadline)
@@ -131,6 +157,7 @@ class GcsStore:
 
     def _get(self, url: str, headers: dict[str, str], payload: int) -> Response:
         """A streamed GET whose answer may carry `payload` bytes (see bounded_http); an error status raises."""
+        _import_libraries()
         from tui.storage.bounded_http import bounded, transfer_bounds
 
         with bounded(transfer_bounds(payload)):
@@ -144,6 +171,7 @@ class GcsStore:
 
     def _json(self, path: str, params: dict[str, Any], where: Location) -> dict[str, Any]:
         """One JSON API GET, its answer bounded and checked to be a JSON object."""
+        _import_libraries()
         from tui.storage.bounded_http import JSON_MAX_BYTES, AnswerTooBig, Bounds
 
         url = self.client()._connection.build_api_url(path=path, query_params=params)
