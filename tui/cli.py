@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from tui import __version__
+from tui.runtime.protocol import MAX_INPUT_BYTES
 from tui.settings import Settings
 
 COMMANDS = ("inspect", "scan", "run", "devices")
@@ -117,6 +118,8 @@ def build_run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="device to run on, e.g. /GPU:0 (default: TensorFlow's choice)")
     parser.add_argument("--repeat", type=non_negative, default=10,
                         help="warm runs timed after the first call (default 10)")  # fmt: skip
+    parser.add_argument("--max-input-mb", type=positive, default=MAX_INPUT_BYTES // 1_000_000,
+                        help="the most one input may take, made or read, in MB (default %(default)s)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
     return parser
 

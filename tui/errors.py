@@ -89,3 +89,9 @@ class ListingStoppedError(TfscopeError):
     """A listing reached one of its caps (entries, time) before it ended."""
 
     title = "Listing stopped"
+
+
+class FileTooLargeError(TfscopeError):
+    """A download refused before it began: the file is larger than the caller allows."""
+
+    title = "File too large"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.errors import TfscopeError
+from tui.errors import FileTooLargeError, TfscopeError
 from tui.settings import Settings
 
 if TYPE_CHECKING:
@@ -149,8 +149,9 @@ def run(args: argparse.Namespace) -> int:
         info = inspect_model(stores.for_location(location), location)
         inputs = parse_inputs(args.input, args.shape)
         check_findings(info, args.allow_findings)
-        signature = check_run(info, args.signature, inputs)  # before TensorFlow's 2.5 s, not after
-        inputs = {name: fetched(source, stores, inputs_dir) for name, source in inputs.items()}
+        limit = args.max_input_mb * 1_000_000
+        signature = check_run(info, args.signature, inputs, limit)  # before TensorFlow's 2.5 s, not after
+        inputs = {name: fetched(name, source, stores, inputs_dir, limit) for name, source in inputs.items()}
         location = info.location  # a folder named without its slash resolves to the folder
         cache = open_cache(settings)
         host = RuntimeHost()
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
                             needs=info.needs)  # fmt: skip
         for note in load_notes(loaded.skipped, loaded.repaired):
             print(f"tfscope: {note}", file=sys.stderr)
-        result = host.run(RunRequest(signature, inputs, args.device, args.repeat))
+        result = host.run(RunRequest(signature, inputs, args.device, args.repeat, max_input_bytes=limit))
     except TfscopeError as error:
         return fail(error)
     finally:
@@ -220,8 +221,9 @@ def parse_inputs(values: list[str], shapes: list[str]) -> dict[str, InputSource]
     return inputs
 
 
-def fetched(source: InputSource, stores: Stores, downloads: Path) -> InputSource:
-    """A gs:// .npy/.npz input downloaded into `downloads` (a temporary folder the caller removes)."""
+def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max_bytes: int) -> InputSource:
+    """A gs:// .npy/.npz input downloaded into `downloads` (a temporary folder the caller removes),
+    refused over `max_bytes` before a byte is written (and never more than its listed size)."""
     if source.source != "npy" or not source.path or not source.path.startswith("gs://"):
         return source
     from dataclasses import replace
@@ -231,7 +233,11 @@ def fetched(source: InputSource, stores: Stores, downloads: Path) -> InputSource
 
     location = parse_location(source.path)
     dest = downloads / safe_file_name(location.name, "input")
-    stores.gcs.download(location, dest)
+    try:
+        stores.gcs.download(location, dest, max_bytes=max_bytes)
+    except FileTooLargeError as error:
+        raise TfscopeError(f"input '{name}': {error.detail}", "Give a smaller file, or raise the limit "
+                           "with --max-input-mb.", title="Bad input") from error  # fmt: skip
     return replace(source, path=str(dest))
 
 

@@ -19,7 +19,7 @@ import traceback
 from typing import Any
 
 from tui.runtime.inputs import InputError, make_input
-from tui.runtime.protocol import LIFELINE_ENV, LOGICAL_CPUS_ENV
+from tui.runtime.protocol import LIFELINE_ENV, LOGICAL_CPUS_ENV, MAX_INPUT_BYTES
 from tui.runtime.runners import Failure, Runner, load
 from tui.runtime.stats import output_stats
 from tui.runtime.tf_messages import meaningful_lines
@@ -130,7 +130,7 @@ class Runtime:
         return {"variables": variables, "totals": totals, "last_inference_device": self.last_device}
 
     def op_run(self, signature: str, inputs: dict[str, Any], device: str | None = None, repeat: int = 10,
-               save_dir: str | None = None) -> dict[str, Any]:  # fmt: skip
+               save_dir: str | None = None, max_input_bytes: int = MAX_INPUT_BYTES) -> dict[str, Any]:  # fmt: skip
         tf = self.import_tf()
         runner = self.require_runner()
         device = self.checked_device(device)
@@ -144,7 +144,7 @@ class Runtime:
             raise Failure("Bad input", f"Signature '{signature}' has no input '{unknown[0]}'.",
                           f"Its inputs: {', '.join(known) or 'none'}.")  # fmt: skip
         try:
-            arrays = {t["name"]: make_input(t, inputs.get(t["name"], {"source": "zeros"}))
+            arrays = {t["name"]: make_input(t, inputs.get(t["name"], {"source": "zeros"}), max_input_bytes)
                       for t in specs[signature]["inputs"]}  # fmt: skip
         except InputError as error:
             raise Failure("Bad input", str(error), "Fix the value source or shape of that input.") from error

@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 from tui.errors import TfscopeError
 from tui.formats.kinds import ArtifactKind
-from tui.formats.model_info import ModelInfo, Shape
+from tui.formats.model_info import DTYPE_BYTES, ModelInfo, Shape
 from tui.formats.report import finding_lines
 from tui.formatting import format_shape
-from tui.runtime.protocol import InputSource
+from tui.runtime.inputs import InputError, fits_limit, measure_npy
+from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 
 KERAS_CALL = "call"
 """The one thing a Keras model runs: the runtime calls the model (runners.KerasRunner)."""
+GENERATED = {"zeros", "ones", "random", "uniform", "normal"}
 SOURCES = "zeros, ones, random, uniform, normal, JSON data like [[1, 2]], FILE.npy or FILE.npz:KEY"
 
 
@@ -63,7 +65,8 @@ def signature_order(names: Iterable[str]) -> list[str]:
     return sorted(names, key=lambda name: (name != "serving_default", name))
 
 
-def check_run(info: ModelInfo, signature: str | None, inputs: dict[str, InputSource]) -> str:
+def check_run(info: ModelInfo, signature: str | None, inputs: dict[str, InputSource],
+              max_input_bytes: int = MAX_INPUT_BYTES) -> str:  # fmt: skip
     """The signature to run (the default when `signature` is None), once the request fits the model.
 
     Raises:
@@ -94,7 +97,22 @@ def check_run(info: ModelInfo, signature: str | None, inputs: dict[str, InputSou
             raise TfscopeError(f"Signature '{chosen}' has no input '{name}'.",
                                f"Its inputs: {valid}.", title="Bad input")  # fmt: skip
         _check_source(spec, source)
+        try:
+            _check_size(spec, source, max_input_bytes)
+        except InputError as error:
+            raise TfscopeError(str(error) + ".", "Fix that input; inputs are made in memory before the run.",
+                               title="Bad input") from error  # fmt: skip
     return chosen
+
+
+def _check_size(spec: Expected, source: InputSource, max_bytes: int) -> None:
+    """The runtime's own size checks (inputs.py), before TensorFlow starts: a made-up input's shape x
+    dtype, a local .npy/.npz file's array headers."""
+    if source.source == "npy" and source.path and not source.path.startswith("gs://"):
+        measure_npy(spec.name, source.path, source.key, max_bytes)
+    shape = source.shape or (None if spec.shape is None else tuple(1 if d is None else d for d in spec.shape))
+    if source.source in GENERATED and shape is not None and spec.dtype in DTYPE_BYTES:
+        fits_limit(spec.name, shape, DTYPE_BYTES[spec.dtype], max_bytes)
 
 
 def _check_source(spec: Expected, source: InputSource) -> None:

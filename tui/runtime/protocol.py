@@ -156,6 +156,10 @@ class InputSource:
         return out
 
 
+MAX_INPUT_BYTES = 1_000_000_000
+"""The most one inference input may take (1 GB) unless the user raises it (`--max-input-mb`)."""
+
+
 @dataclass(frozen=True)
 class RunRequest:
     signature: str
@@ -164,10 +168,12 @@ class RunRequest:
     repeat: int = 10
     save_dir: str | None = None
     """A folder (made by the caller, empty) to write every output into as `<output>.npy`."""
+    max_input_bytes: int = MAX_INPUT_BYTES
 
     def to_json(self) -> dict[str, Any]:
         return {"signature": self.signature, "inputs": {k: v.to_json() for k, v in self.inputs.items()},
-                "device": self.device, "repeat": self.repeat, "save_dir": self.save_dir}  # fmt: skip
+                "device": self.device, "repeat": self.repeat, "save_dir": self.save_dir,
+                "max_input_bytes": self.max_input_bytes}  # fmt: skip
 
 
 @dataclass(frozen=True)

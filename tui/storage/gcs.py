@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TypeVar, cast
 from urllib.parse import quote
 
-from tui.errors import BadAnswerError, NoCredentialsError, NotFoundError, TfscopeError
+from tui.errors import BadAnswerError, FileTooLargeError, NoCredentialsError, NotFoundError
 from tui.storage.base import PAGE_SIZE, Entry, ObjectStat, TransferStats
 from tui.storage.errors import SERVER_FIX, STALL_SECONDS, emulator_host, translated
 from tui.storage.listing_guard import LEVEL_MAX_ENTRIES, ListingGuard, level_cap_reached
@@ -391,10 +391,9 @@ class GcsStore:
     def download(self, location: Location, dest: Path, max_bytes: int | None = None) -> None:
         stat = self.stat(location)
         if max_bytes is not None and stat.size > max_bytes:
-            raise TfscopeError(
+            raise FileTooLargeError(
                 f"{location.uri} is {stat.size:,} bytes, more than the {max_bytes:,} allowed here.",
                 "Use a smaller file, or raise the limit where the command offers it.",
-                title="File too large",
             )
         with open(dest, "wb") as out:  # the listed size, in bounded reads of the listed generation
             for start in range(0, stat.size, DOWNLOAD_CHUNK):

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
-from tui.errors import TfscopeError
+from tui.errors import FileTooLargeError, TfscopeError
 from tui.storage.base import PAGE_SIZE, Entry, ObjectStat, TransferStats
 from tui.storage.errors import translated
 from tui.storage.uri import LOCAL_SCHEME, Location
@@ -63,10 +63,9 @@ class LocalStore:
         with translated(location), open_regular(location.path) as source:
             size = os.fstat(source.fileno()).st_size
             if max_bytes is not None and size > max_bytes:
-                raise TfscopeError(
+                raise FileTooLargeError(
                     f"{location.path} is {size:,} bytes, more than the {max_bytes:,} allowed here.",
                     "Use a smaller file, or raise the limit where the command offers it.",
-                    title="File too large",
                 )
             with open(dest, "wb") as out:
                 shutil.copyfileobj(source, out)
