@@ -129,6 +129,13 @@ class Emulator:
             self._process.wait()
         self._process = None
 
+    def kill(self) -> None:
+        """End the server at once, as a crash or a lost network would: answers in flight are cut (stop()
+        lets the server finish them)."""
+        if self._process is not None:
+            self._process.kill()
+        self.stop()
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
