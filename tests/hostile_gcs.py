@@ -29,6 +29,7 @@ LISTING_TRICKS = (
     "name_too_long",
     "not_an_object",
     "endless_json",
+    "trickle_listing",
 )
 TRICKLE_SECONDS = 0.2
 """A byte this often: far inside the 10 s stall timeout, so only a deadline ends it."""
@@ -189,6 +190,9 @@ class HostileGcs:
         elif trick == "endless_json":
             head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"items": ['
             self._forever(handler, head, b'{"name": "x", "size": "1"},' * 2000, False)
+        elif trick == "trickle_listing":  # whitespace is valid JSON: only the rate can end it
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            self._trickle(handler, head, b" ")
         elif buckets:
             self._json(handler, {"items": [{"name": self.bucket}]})
         else:

@@ -60,11 +60,12 @@ class AnswerTooBig(Exception):
 
 
 class AnswerTooSlow(Exception):
-    """The server did not finish its answer in time (a trickle: bytes keep coming, too few)."""
+    """The server fell behind the minimum rate (a trickle: bytes keep coming, too few)."""
 
-    def __init__(self, bounds: Bounds) -> None:
-        super().__init__(f"the answer took longer than {bounds.seconds:.0f} s")
-        self.bounds = bounds
+    def __init__(self, received: int, seconds: float) -> None:
+        super().__init__(f"the answer had sent {received:,} bytes in {seconds:.0f} s")
+        self.received = received
+        self.seconds = seconds
 
 
 _local = threading.local()
@@ -84,6 +85,10 @@ def bounded(bounds: Bounds) -> Iterator[None]:
 class _BoundedSocketReader(io.RawIOBase):
     """A socket's bytes, at most `bounds.max_bytes` of them, each read given only the time left.
 
+    The time an answer has grows with what it has sent: GRACE_SECONDS, plus a second per MIN_RATE bytes
+    received, up to `bounds.seconds`. A trickle is stopped soon after the grace (it earns no time),
+    whatever the answer was allowed to hold; an answer at the minimum rate or faster is never stopped.
+
     Reads through the socket file http.client made (`raw`): it holds the socket open while the
     answer is read, even after its connection lets go of it (an answer with `Connection: close`)."""
 
@@ -92,7 +97,16 @@ class _BoundedSocketReader(io.RawIOBase):
         self._raw = raw
         self._bounds = bounds
         self._left = bounds.max_bytes
-        self._deadline = time.monotonic() + bounds.seconds
+        self._start = time.monotonic()
+        self._grace = GRACE_SECONDS
+        self._rate = MIN_RATE
+
+    def _deadline(self) -> float:
+        received = self._bounds.max_bytes - self._left
+        return self._start + min(self._bounds.seconds, self._grace + received / self._rate)
+
+    def _too_slow(self) -> AnswerTooSlow:
+        return AnswerTooSlow(self._bounds.max_bytes - self._left, time.monotonic() - self._start)
 
     def readable(self) -> bool:
         return True
@@ -103,16 +117,16 @@ class _BoundedSocketReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self._left <= 0:
             raise AnswerTooBig(self._bounds)
-        remaining = self._deadline - time.monotonic()
+        remaining = self._deadline() - time.monotonic()
         if remaining <= 0:
-            raise AnswerTooSlow(self._bounds)
+            raise self._too_slow()
         timeout = self._sock.gettimeout()  # the stall timeout urllib3 set
         self._sock.settimeout(remaining if timeout is None else min(timeout, remaining))
         try:
             count = self._raw.readinto(memoryview(buffer)[: self._left]) or 0
         except TimeoutError:
-            if time.monotonic() >= self._deadline:
-                raise AnswerTooSlow(self._bounds) from None
+            if time.monotonic() >= self._deadline():
+                raise self._too_slow() from None
             raise  # silence for the stall timeout: urllib3's ReadTimeoutError, as before
         finally:
             self._sock.settimeout(timeout)

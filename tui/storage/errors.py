@@ -174,9 +174,8 @@ def _over_bounds(exc: Exception, location: Location) -> TfscopeError | None:
         seen = seen.__context__
     if isinstance(seen, AnswerTooSlow):
         return NetworkError(
-            f"Google Cloud Storage sent {location.uri} too slowly: an answer of N bytes may take "
-            f"{GRACE_SECONDS:g} s + N / {MIN_RATE // 1024} KiB/s, this one took {seen.bounds.seconds:.0f} s and "
-            "had not ended.",
+            f"Google Cloud Storage sent {location.uri} too slowly: {seen.received:,} bytes in "
+            f"{seen.seconds:.0f} s (an answer gets {GRACE_SECONDS:g} s, then must average {MIN_RATE // 1024} KiB/s).",
             "Check the connection (a VPN, proxy or a very slow link), then try again.",
             title="Transfer stalled",
         )
