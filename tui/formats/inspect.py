@@ -130,7 +130,7 @@ def _inspect_folder(
         for fmt in FORMATS:  # started before the listing returns: a round trip saved on a distant bucket
             if fmt.prefetch is not None and listed is None:
                 prefetched.update(fmt.prefetch(store, folder, pool))
-        files = list(listed) if listed is not None else _list_files(store, folder, budget)
+        files = list(listed) if listed is not None else list_folder_files(store, folder, budget.check)
         if not files:
             raise NotFoundError(f"Nothing under {folder.uri}.", "Check the path.")
         names = {_direct_name(folder, e) for e in files}
@@ -179,10 +179,12 @@ def _inspect_file(
     )
 
 
-def _list_files(store: Store, folder: Location, budget: Budget) -> list[Entry]:
+def list_folder_files(store: Store, folder: Location, check: Callable[[], None] = lambda: None) -> list[Entry]:
+    """Every object under a model folder; more than MAX_FOLDER_FILES is no model (and a listing a hostile
+    server never ends stops there, not at the machine's memory). `check` runs per page (a budget, a cancel)."""
     files: list[Entry] = []
     for page in store.list_recursive(folder):
-        budget.check()
+        check()
         files.extend(page)
         if len(files) > MAX_FOLDER_FILES:
             raise NotAModelError(f"{folder.uri} holds more than {MAX_FOLDER_FILES:,} files: not a model folder.")

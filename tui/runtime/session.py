@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.errors import TfscopeError
+from tui.formats.inspect import list_folder_files
 from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import Need
 from tui.runtime.host import RuntimeHost
@@ -44,7 +45,7 @@ def artifact_files(stores: Stores, location: Location) -> list[Entry]:
     (with its data shards, for a checkpoint's `.index`)."""
     store = stores.for_location(location)
     if location.is_dir:
-        return [e for page in store.list_recursive(location) for e in page]
+        return list_folder_files(store, location)
     own = Entry(location, store.stat(location))
     if not location.name.endswith(".index"):
         return [own]

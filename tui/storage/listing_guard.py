@@ -26,10 +26,10 @@ would keep a listing going without end."""
 class ListingGuard:
     """The page chains of one listing (all of a level's ranges together), checked page by page."""
 
-    def __init__(self, location: Location, seconds: float = LISTING_SECONDS) -> None:
+    def __init__(self, location: Location, seconds: float | None = None) -> None:
         self.location = location
-        self.seconds = seconds
-        self._deadline = time.monotonic() + seconds
+        self.seconds = LISTING_SECONDS if seconds is None else seconds
+        self._deadline = time.monotonic() + self.seconds
         self._tokens: set[tuple[object, str]] = set()
         self._entries = 0
         self._empty = 0
