@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from tui.cli import build_parser
@@ -183,3 +185,32 @@ def test_a_failed_demo_build_says_its_real_cause(tmp_path: Path) -> None:
     error = done.stdout.split("ERROR ", 1)[1]
     assert "No space left on device" in error and "Check that TensorFlow is installed" not in error
     assert "demo-build.log" in error and "?" not in error.split("Fix:")[0]
+
+
+def test_run_refuses_inputs_over_the_size_limit_before_tensorflow_starts(zoo: Path, tmp_path: Path) -> None:
+    """An input is measured before it is made: declared shape x dtype, a .npy header, a .npz member's."""
+    import numpy as np
+
+    keras = str(zoo / "keras/functional.keras")  # features: float32 [batch, 16]
+    npz = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(npz, "w", zipfile.ZIP_DEFLATED) as bomb:  # 2 GiB of zeros as a few MB of zip
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                      "shape": (2**27, 16)})  # fmt: skip
+        with bomb.open("features.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            for _ in range(2048):
+                member.write(bytes(1024 * 1024))
+    deep = "[" * 50_000 + "]" * 50_000  # one argument holds at most 128 KiB
+    cases = [
+        (["--shape", "features=100000000,16"], "would take 6.4 GB, more than the 1.0 GB limit", "--max-input-mb"),
+        (["--shape", "features=100000,16", "--max-input-mb", "1"], "more than the 1.0 MB limit", "--max-input-mb"),
+        (["--input", f"features={npz}"], "holds a (134217728, 16) float32 array of 8.6 GB", "--max-input-mb"),
+        (["--input", f"features={deep}"], "nests too deeply", ".npy"),
+        (["--input", "features=[[1, 2], [3]]"], "not a rectangular array", "Fix that input"),
+    ]  # fmt: skip
+    for args, problem, fix in cases:
+        done = run_checked(keras, *args, "--cache-dir", str(tmp_path / "cache"))
+        assert done.returncode == 1, (args, done.stderr)
+        assert problem in done.stderr and fix in done.stderr, (args, done.stderr)
+        assert done.stdout.strip() == "runtimes 0", (args, done.stdout)

@@ -138,6 +138,14 @@ def _json(name: str, text: str) -> Any:
         raise InputError(f"input '{name}': the JSON nests too deeply to be an array; give a .npy file") from exc
 
 
+def check_json(name: str, text: str, strings: bool) -> None:
+    """Refuse JSON data the runtime could not make an input of (invalid, too deep, ragged), before it starts."""
+    if strings:
+        _json(name, text)
+    else:
+        _json_array(name, text)
+
+
 def _json_array(name: str, text: str) -> Any:
     """JSON data as an array: rows of one length, as deep as an array can be."""
     import numpy as np

@@ -13,7 +13,7 @@ from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import DTYPE_BYTES, ModelInfo, Shape
 from tui.formats.report import finding_lines
 from tui.formatting import format_shape
-from tui.runtime.inputs import InputError, fits_limit, measure_npy
+from tui.runtime.inputs import InputError, check_json, fits_limit, measure_npy
 from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 
 KERAS_CALL = "call"
@@ -107,7 +107,9 @@ def check_run(info: ModelInfo, signature: str | None, inputs: dict[str, InputSou
 
 def _check_size(spec: Expected, source: InputSource, max_bytes: int) -> None:
     """The runtime's own size checks (inputs.py), before TensorFlow starts: a made-up input's shape x
-    dtype, a local .npy/.npz file's array headers."""
+    dtype, a local .npy/.npz file's array headers, JSON data's form."""
+    if source.source == "json" and source.value is not None:
+        check_json(spec.name, source.value, strings=spec.dtype == "string")
     if source.source == "npy" and source.path and not source.path.startswith("gs://"):
         measure_npy(spec.name, source.path, source.key, max_bytes)
     shape = source.shape or (None if spec.shape is None else tuple(1 if d is None else d for d in spec.shape))
