@@ -223,11 +223,13 @@ def parse_inputs(values: list[str], shapes: list[str]) -> dict[str, InputSource]
 
 def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max_bytes: int) -> InputSource:
     """A gs:// .npy/.npz input downloaded into `downloads` (a temporary folder the caller removes),
-    refused over `max_bytes` before a byte is written (and never more than its listed size)."""
+    refused over `max_bytes` before a byte is written (and never more than its listed size), then its
+    array headers checked as a local file's are, before TensorFlow starts."""
     if source.source != "npy" or not source.path or not source.path.startswith("gs://"):
         return source
     from dataclasses import replace
 
+    from tui.runtime.inputs import InputError, measure_npy
     from tui.storage import parse_location
     from tui.storage.local_paths import safe_file_name
 
@@ -238,6 +240,11 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
     except FileTooLargeError as error:
         raise TfscopeError(f"input '{name}': {error.detail}", "Give a smaller file, or raise the limit "
                            "with --max-input-mb.", title="Bad input") from error  # fmt: skip
+    try:
+        measure_npy(name, str(dest), source.key, max_bytes)
+    except InputError as error:  # named by its gs:// location, not the temporary copy's path
+        raise TfscopeError(str(error).replace(str(dest), source.path) + ".", "Fix that input.",
+                           title="Bad input") from error  # fmt: skip
     return replace(source, path=str(dest))
 
 
