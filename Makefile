@@ -40,7 +40,7 @@ bench: $(STAMP)  ## tfscope vs saved_model_cli, ModelScan & co, side by side; QU
 
 FUZZ_ZOO ?= $(HOME)/.cache/tfscope/fuzz-zoo-v1
 MINUTES ?= 30
-fuzz: $(STAMP)  ## crafted and mutated model files through every reader; MINUTES=30 by default, SEED=n
+fuzz: $(STAMP)  ## crafted and mutated files through every reader (MINUTES=30, SEED=n), then the hostile server and file cases
 	@test -d $(FUZZ_ZOO) || { echo "Building the model zoo once into $(FUZZ_ZOO) (TensorFlow, about a minute)..."; \
 	  rm -rf $(FUZZ_ZOO).tmp && $(PY) tests/build_zoo.py $(FUZZ_ZOO).tmp && mv $(FUZZ_ZOO).tmp $(FUZZ_ZOO); }
 	$(PY) tests/fuzzing.py --zoo $(FUZZ_ZOO) --minutes $(MINUTES) --seed $(or $(SEED),0)

@@ -1,12 +1,15 @@
 """Run crafted and mutated model files through every reader, each in a watched worker process.
 
-    python tests/fuzzing.py --zoo DIR [--minutes M | --mutations N] [--seed S] [--crafted-only]
+    python tests/fuzzing.py --zoo DIR [--minutes M | --mutations N] [--seed S] [--no-crafted] [--no-hostile]
+    python tests/fuzzing.py --zoo DIR --hostile-only
 
 A case passes when the readers return a ModelInfo or raise a TfscopeError that is not an internal
 one (an unexpected exception the safety net caught). It fails with a traceback, a run over the time
 limit (the worker is killed), a worker that died (a crash in native code), or memory over the limit.
 `make fuzz` runs this for as long as you let it; the test suite runs the crafted cases and a few
 hundred mutations (tests/test_fuzzing.py). Files are written under a temp folder and removed.
+Then the hostile cases (tests/fuzz_hostile.py): the CLI against a hostile GCS server and hostile local
+files, each with its time and peak memory.
 """
 
 from __future__ import annotations
@@ -290,12 +293,23 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-crafted", action="store_true", help="mutations only")
     parser.add_argument("--keep", type=Path, default=Path("fuzz-failures"), help="where failing cases are copied")
+    parser.add_argument("--no-hostile", action="store_true", help="skip the hostile server and file cases")
+    parser.add_argument("--hostile-only", action="store_true", help="only the hostile server and file cases")
     args = parser.parse_args()
-    summary = run(args.zoo, args.mutations, args.minutes, args.seed, crafted=not args.no_crafted,
-                  progress=sys.stderr.isatty(), keep=args.keep)  # fmt: skip
-    print(file=sys.stderr)
-    print(summary.report())
-    return 1 if summary.failures else 0
+    failed = False
+    if not args.hostile_only:
+        summary = run(args.zoo, args.mutations, args.minutes, args.seed, crafted=not args.no_crafted,
+                      progress=sys.stderr.isatty(), keep=args.keep)  # fmt: skip
+        print(file=sys.stderr)
+        print(summary.report())
+        failed = bool(summary.failures)
+    if not args.no_hostile:
+        from fuzz_hostile import report, run_all
+
+        cases = run_all(args.zoo)
+        print(report(cases))
+        failed = failed or not all(c.passed for c in cases)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
