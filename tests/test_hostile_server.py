@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import pytest
+from fuzz_hostile import Ran, run_measured
 from hostile_gcs import HostileGcs
 
 from tui.errors import BadAnswerError, ListingStoppedError, NetworkError, TfscopeError
@@ -62,32 +59,9 @@ def within(seconds: float, call: Callable[[], T]) -> T:
     return outcome["value"]  # type: ignore[no-any-return]
 
 
-class Ran(NamedTuple):
-    code: int
-    stdout: str
-    stderr: str
-    seconds: float
-    peak: int
-    """Peak resident bytes."""
-
-
 def cli(*args: str, timeout: float = 60) -> Ran:
-    """`tfscope ARGS` in a subprocess, killed after `timeout` s (which fails the test)."""
-    started = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen([sys.executable, "-m", "tui", *args], stdout=out, stderr=err, text=True)
-        timer = threading.Timer(timeout, process.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            timer.cancel()
-        process.returncode = code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        ran = Ran(code, out.read(), err.read(), time.monotonic() - started, usage.ru_maxrss * 1024)
-    assert code >= 0, f"killed after {timeout} s: {ran.stderr}"
-    return ran
+    """`tfscope ARGS` in a subprocess with its own peak memory; past `timeout` s the test fails."""
+    return run_measured(list(args), timeout=timeout)
 
 
 def store() -> GcsStore:

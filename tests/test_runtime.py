@@ -22,6 +22,7 @@ from tui.runtime.preflight import runnable
 from tui.runtime.protocol import DEVICE_LISTING_ENV, InputSource, RunRequest
 from tui.runtime.session import artifact_files, load_model
 from tui.storage import GcsStore, Stores, parse_location
+from tui.storage import cache as cache_module
 from tui.storage.cache import DownloadCancelled, ModelCache
 from tui.storage.emulator import Emulator
 
@@ -75,6 +76,8 @@ def test_crc_mismatch_leaves_no_entry(tmp_path: Path) -> None:
 def test_emulator_stopped_mid_download_leaves_no_entry(
     tmp_path: Path, emulator_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Small chunks: most are still to be asked for when the server dies, however fast loopback is.
+    monkeypatch.setattr(cache_module, "CHUNK", 256 * 1024)
     server = Emulator(emulator_data)
     server.start()
     try:
