@@ -10,7 +10,11 @@ import math
 from typing import Any, BinaryIO
 
 from tui.errors import CorruptArtifactError
-from tui.formats.keras_config import KERAS_LOAD, custom_objects, lambda_findings, lambda_layers, layers_from_config
+from tui.formats.keras_config import (
+    add_unsafe_parts,
+    custom_objects,
+    layers_from_config,
+)
 from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import Budget, as_dict, as_str, parse_json
 from tui.formats.model_info import ModelInfo, Need, Variable
@@ -67,8 +71,7 @@ def read_hdf5(
         by_group = _by_top_group(shapes)
         info.layers = layers_from_config(config, lambda path, _raw: _params_under(by_group, path))
         info.needs.extend(Need.custom_object(name) for name in custom_objects(config))
-        info.needs.extend(Need.lambda_layer(name) for name in lambda_layers(config))
-        info.findings.extend(lambda_findings(config, KERAS_LOAD))
+        add_unsafe_parts(info, config)
     info.variables = [Variable(path, shape, dtype) for path, (shape, dtype) in shapes.items()]
     info.variables += [Variable(p, s, d, group="optimizer") for p, (s, d) in optimizer_shapes.items()]
     return info

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from tui.formats.limits import as_dict, as_list, as_str
-from tui.formats.model_info import Finding, Layer
+from tui.formats.model_info import Finding, Layer, ModelInfo, Need
 from tui.formatting import format_shape
 
 MODEL_CLASSES = {"Functional", "Sequential", "Model"}
@@ -159,9 +159,42 @@ KERAS_LOAD = "at load, only with --unsafe (safe_mode off)"
 """When a Lambda layer's code runs: keras.saving.load_model refuses it under safe mode (the default)."""
 
 
+def add_unsafe_parts(info: ModelInfo, config: Any) -> None:
+    """What a Keras file (.keras, .h5) holds that Keras only loads with safe_mode off: Lambda layers' bytecode
+    and lookup layers' vocabulary paths (Keras 3 refuses a vocabulary file outside the archive under safe
+    mode). Each is a need (--unsafe, then a question) and a finding placed KERAS_LOAD."""
+    info.needs.extend(Need.lambda_layer(name) for name in lambda_layers(config))
+    info.findings.extend(lambda_findings(config, KERAS_LOAD))
+    vocabularies = vocabulary_findings(config, KERAS_LOAD)
+    info.needs.extend(Need.local_file(str(f.target), f"the vocabulary of {f.name} {f.where}") for f in vocabularies)
+    info.findings.extend(vocabularies)
+
+
 def lambda_findings(config: Any, when: str) -> list[Finding]:
     """A Lambda layer holds Python bytecode (marshalled): it runs Python with safe_mode off."""
     return [Finding("Lambda", "python", None, when, f"layer {name}") for name in lambda_layers(config)]
+
+
+LOOKUP_LAYERS = frozenset({"StringLookup", "IntegerLookup", "TextVectorization"})
+"""Layers whose `vocabulary` may be a path: Keras reads that file when it builds the layer from its config.
+Keras itself saves a vocabulary in the config as a list, or as None with the file in the archive's assets."""
+
+
+def vocabulary_findings(config: Any, when: str) -> list[Finding]:
+    """A lookup layer whose config names its vocabulary by path: loading reads that file on this machine."""
+    found: list[Finding] = []
+    if isinstance(config, dict):
+        inner = as_dict(config.get("config"))
+        path = inner.get("vocabulary")
+        if as_str(config.get("class_name")) in LOOKUP_LAYERS and isinstance(path, str) and path:
+            name = as_str(inner.get("name"), "lookup")
+            found.append(Finding(as_str(config.get("class_name")), "file_read", path, when, f"layer {name}"))
+        for value in config.values():
+            found.extend(vocabulary_findings(value, when))
+    elif isinstance(config, list):
+        for value in config:
+            found.extend(vocabulary_findings(value, when))
+    return found
 
 
 def lambda_layers(config: Any) -> list[str]:

@@ -14,10 +14,8 @@ from typing import Any, BinaryIO, cast
 
 from tui.errors import CorruptArtifactError
 from tui.formats.keras_config import (
-    KERAS_LOAD,
+    add_unsafe_parts,
     custom_objects,
-    lambda_findings,
-    lambda_layers,
     layers_from_config,
     snake_case,
 )
@@ -82,8 +80,7 @@ def read_keras(
     names = {group: "/".join(path) for path, group in groups.items()}
     info.variables = [_variable(path, shape, dtype, names) for path, (shape, dtype) in shapes.items()]
     info.needs.extend(Need.custom_object(name) for name in custom_objects(config))
-    info.needs.extend(Need.lambda_layer(name) for name in lambda_layers(config))
-    info.findings.extend(lambda_findings(config, KERAS_LOAD))
+    add_unsafe_parts(info, config)
     return info
 
 
