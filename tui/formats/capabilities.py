@@ -30,14 +30,21 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 from tui.formats.limits import Budget
-from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, Finding, when_called
+from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, UNSEEN_GRAPH, Finding, when_called
 
 T = TypeVar("T")
 TABLE_PATH = Path(__file__).with_name("op_capabilities.json")
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 """A signature TF adds for what loading runs (table initialisers): hidden from the signatures list."""
 LOAD_TIME_COLLECTIONS = ("saved_model_main_op", "legacy_init_op", "table_initializer", "saved_model_assets")
-"""TF1 collections whose ops run when the model is loaded."""
+"""TF1 collections whose ops run when the model is loaded. Without a main op, tf.saved_model.load runs
+Scaffold.default_local_init_op: the table initialisers and the local variables' initialisers."""
+LOCAL_VARIABLES = "local_variables"
+"""The TF1 collection of local variables (VariableDef protos): loading runs their initialisers."""
+DATASET_FROM_GRAPH = "DatasetFromGraph"
+"""An op that runs the GraphDef its string input holds: that graph is scanned in its place."""
+MAX_GRAPH_NESTING = 4
+"""DatasetFromGraph inside a DatasetFromGraph's graph, this deep at most (a crafted file nests more)."""
 LOAD_TIME_FUNCTIONS = ("_create_resource", "_initialize", "_destroy_resource")
 """A restored resource (a lookup table) runs the first two while loading and the last when it is freed:
 none waits for a call."""
@@ -88,15 +95,18 @@ def op_table() -> OpTable:
     return OpTable(ops, frozenset(raw.get("saver_ops", ())))
 
 
-def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
-    """Every use of a capability op in `meta_graph`, with when it runs and its target where constant."""
+def graph_findings(meta_graph: Any, budget: Budget, nesting: int = 0) -> list[Finding]:
+    """Every use of a capability op in `meta_graph`, with when it runs and its target where constant;
+    the graphs DatasetFromGraph runs are scanned as part of it (`nesting`: how deep in them this one is)."""
     table = op_table()
     graph = _Graph(meta_graph, budget)
-    uses = [(scope, node, table.ops[node.op]) for scope, node in graph.all_nodes() if node.op in table.ops]
+    uses = [(scope, node, table.ops.get(node.op)) for scope, node in graph.all_nodes()
+            if node.op in table.ops or node.op == DATASET_FROM_GRAPH]  # fmt: skip
     if not uses:
         return []
     # The walks are made once each, and only when a use needs them: most models hold only the saver's ops.
     saver = _Lazy(lambda: graph.reach(_saver_roots(meta_graph)))
+    filename = _input_node(meta_graph.saver_def.filename_tensor_name)
     at_load = _Lazy(lambda: graph.reach(_load_roots(meta_graph), functions=_load_functions(meta_graph)))
     called = _Lazy(
         lambda: {
@@ -108,12 +118,24 @@ def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
     exposed = _Lazy(
         lambda: {path: graph.reach((), functions) for path, functions in _exposed(meta_graph, budget).items()}
     )
-    findings = []
+    findings: list[Finding] = []
     for scope, node, capability in uses:
-        if node.op in table.saver_ops and saver().holds(scope, node.name):
-            continue  # the standard saver's own file ops: every SavedModel has them
+        if (
+            node.op in table.saver_ops
+            and saver().holds(scope, node.name)
+            and filename
+            and all(graph.fed_by(scope, node, index, filename) for index in SAVER_PATH_INPUTS[node.op])
+        ):
+            continue  # the standard saver's own file ops, on the path the saver is given: every SavedModel has them
         budget.spend(1, on="capability ops")
-        used = capability_use(node.op, capability, node.attr, functools.partial(graph.input_constant, scope, node))
+        inner: list[Finding] = []
+        if capability is None:  # DatasetFromGraph: the graph it runs holds the findings
+            inner = _inner_graph_findings(graph, scope, node, budget, nesting)
+            if not inner:
+                continue
+            used: tuple[str, str | None] | None = ("", None)
+        else:
+            used = capability_use(node.op, capability, node.attr, functools.partial(graph.input_constant, scope, node))
         if used is None:
             continue  # set up to reach nothing: a debug op without URLs, a proto op with its own descriptors
         kind, target = used
@@ -129,9 +151,36 @@ def graph_findings(meta_graph: Any, budget: Budget) -> list[Finding]:
             if callers:
                 when = when_called(callers)
         where = f"{scope}/{node.name}" if scope else node.name
+        if inner:  # what the embedded graph does runs when this node does
+            findings.extend(Finding(f.name, f.capability, f.target, when, f"{where} > {f.where}" if f.where else where)
+                            for f in inner)  # fmt: skip
+            continue
         findings.append(Finding(node.op, kind, None if target is None else str(target), when, where))
     findings.sort(key=lambda f: (f.when != AT_LOAD, f.when == NOT_REACHABLE, f.capability, f.name, f.where))
     return findings
+
+
+SAVER_PATH_INPUTS = {"SaveV2": (0,), "RestoreV2": (0,), "MergeV2Checkpoints": (0, 1)}
+"""The inputs of the saver's ops that name files: each must come from the saver's filename tensor."""
+
+
+def _inner_graph_findings(graph: _Graph, scope: str | None, node: Any, budget: Budget, nesting: int) -> list[Finding]:
+    """What the GraphDef a DatasetFromGraph runs can do: its findings (placed "not reachable": the caller
+    places them where the node is), or one finding for a graph held in no constant (computed, unseen)."""
+    from google.protobuf.message import DecodeError
+    from tensorboard.compat.proto.meta_graph_pb2 import MetaGraphDef
+
+    data = graph.input_bytes(scope, node, 0)
+    unseen = [Finding(DATASET_FROM_GRAPH, UNSEEN_GRAPH, None, NOT_REACHABLE, "")]
+    if data is None or nesting >= MAX_GRAPH_NESTING:
+        return unseen
+    budget.spend(len(data), on="embedded graph bytes")
+    inner = MetaGraphDef()
+    try:
+        inner.graph_def.ParseFromString(data)
+    except DecodeError:
+        return unseen  # TensorFlow cannot run it either, but tfscope cannot say so for every version
+    return graph_findings(inner, budget, nesting + 1)
 
 
 class _Lazy(Generic[T]):
@@ -243,6 +292,60 @@ class _Graph:
         if function in self._passed_otherwise:
             return None
         return self._call_sites.get(function, [])
+
+    def input_bytes(self, scope: str | None, node: Any, index: int) -> bytes | None:
+        """The one string a node's `index`th data input carries where a Const (or an Identity of one) holds
+        it, as bytes: a serialized proto, not text."""
+        inputs = [i for i in node.input if not i.startswith("^")]
+        if not 0 <= index < len(inputs):
+            return None
+        source = self.nodes_of(scope).get(_input_node(inputs[index]))
+        for _ in range(MAX_TARGET_DEPTH):
+            if source is None:
+                return None
+            if source.op == "Const":
+                values = source.attr["value"].tensor.string_val
+                return bytes(values[0]) if len(values) == 1 else None
+            ahead = [i for i in source.input if not i.startswith("^")]
+            if source.op not in {"Identity", "StopGradient"} or not ahead:
+                return None
+            source = self.nodes_of(scope).get(_input_node(ahead[0]))
+        return None
+
+    def fed_by(self, scope: str | None, node: Any, index: int, target: str, depth: int = 0) -> bool:
+        """Whether the top-level node `target` feeds a node's `index`th data input, through data inputs and
+        function arguments (every call of the function passing it): the saver's path from its filename."""
+        inputs = [i for i in node.input if not i.startswith("^")]
+        return 0 <= index < len(inputs) and self._derives_from(scope, _input_node(inputs[index]), target, depth)
+
+    def _derives_from(self, scope: str | None, name: str, target: str, depth: int) -> bool:
+        if depth > MAX_TARGET_DEPTH:
+            return False
+        nodes = self.nodes_of(scope)
+        seen: set[str] = set()
+        todo = deque([name])
+        while todo:
+            current = todo.popleft()
+            if current in seen:
+                continue
+            seen.add(current)
+            self.budget.spend(1, on="graph edges")
+            if scope is None and current == target:
+                return True
+            found = nodes.get(current)
+            if found is not None:
+                todo.extend(_input_node(i) for i in found.input if not i.startswith("^"))
+            elif scope is not None and self._argument_derives_from(scope, current, target, depth):
+                return True
+        return False
+
+    def _argument_derives_from(self, function: str, name: str, target: str, depth: int) -> bool:
+        args = [arg.name for arg in self.functions[function].signature.input_arg]
+        sites = self.call_sites(function) if name in args else None
+        if not sites:  # not an argument, run by something other than calls, or called by nothing
+            return False
+        index = args.index(name)
+        return all(self.fed_by(scope, node, index, target, depth + 1) for scope, node in sites)
 
     def input_constant(self, scope: str | None, node: Any, index: int) -> str | None:
         """The constant a node's `index`th data input always carries, if the graph holds one."""
@@ -420,6 +523,17 @@ def _load_roots(meta_graph: Any) -> list[str]:
         if key in meta_graph.collection_def:
             collection = meta_graph.collection_def[key]
             roots.extend(_input_node(n) for n in collection.node_list.value)
+    if LOCAL_VARIABLES in meta_graph.collection_def:
+        from google.protobuf.message import DecodeError
+        from tensorboard.compat.proto.variable_pb2 import VariableDef
+
+        for raw in meta_graph.collection_def[LOCAL_VARIABLES].bytes_list.value:
+            variable = VariableDef()
+            try:
+                variable.ParseFromString(raw)
+            except DecodeError:
+                continue  # TF cannot restore it either
+            roots.extend(_input_node(n) for n in (variable.initializer_name, variable.initial_value_name) if n)
     return roots
 
 

@@ -115,6 +115,9 @@ class Need:
 AT_LOAD = "at load"
 WHEN_CALLED = "when called: "
 NOT_REACHABLE = "not reachable"
+UNSEEN_GRAPH = "unseen_graph"
+"""A Finding's capability for a graph that runs but that tfscope cannot read (a computed GraphDef): it may
+do anything the others name."""
 MAX_CALLERS_SHOWN = 3
 
 
@@ -132,7 +135,7 @@ class Finding:
     name: str
     """The op type (`ReadFile`), or the Keras layer class (`Lambda`)."""
     capability: str
-    """file_read, file_write, file_list, file_map, network, stream or python."""
+    """file_read, file_write, file_list, file_map, network, stream, python or unseen_graph."""
     target: str | None
     """The file, pattern, address or stream, where the model holds it as a constant."""
     when: str
@@ -141,7 +144,7 @@ class Finding:
     where: str
     """The function and node (or the layer path) it is in."""
 
-    GATED = frozenset({"file_read", "file_write", "file_list", "file_map", "network", "python"})
+    GATED = frozenset({"file_read", "file_write", "file_list", "file_map", "network", "python", "unseen_graph"})
     """Capabilities that keep a model from loading until the user agrees (a stream to the console does not)."""
 
     @property

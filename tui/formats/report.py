@@ -151,6 +151,7 @@ CAPABILITY_WORDS = {
     "network": "reaches the network",
     "stream": "writes to a stream",
     "python": "runs Python",
+    "unseen_graph": "runs a graph tfscope cannot read",
 }
 
 
