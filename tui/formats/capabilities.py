@@ -124,7 +124,7 @@ def graph_findings(meta_graph: Any, budget: Budget, nesting: int = 0) -> list[Fi
             node.op in table.saver_ops
             and saver().holds(scope, node.name)
             and filename
-            and all(graph.fed_by(scope, node, index, filename) for index in SAVER_PATH_INPUTS[node.op])
+            and all(graph.fed_by(scope, node, index, filename) for index in SAVER_PATH_INPUTS.get(node.op, (0,)))
         ):
             continue  # the standard saver's own file ops, on the path the saver is given: every SavedModel has them
         budget.spend(1, on="capability ops")
