@@ -16,9 +16,10 @@ from tui import __version__
 from tui.runtime.protocol import MAX_INPUT_BYTES
 from tui.settings import Settings
 
-COMMANDS = ("inspect", "scan", "run", "devices")
+COMMANDS = ("inspect", "diff", "scan", "run", "devices")
 EPILOG = """commands (each has --help):
   tfscope inspect URI [--json]     what a model is, read from its bytes, without TensorFlow
+  tfscope diff A B [--json]        what changed between two models (any formats), without TensorFlow
   tfscope scan URI [--json]        every model under a prefix or folder, and what each can do
   tfscope run URI [--input ...]    load it in a TensorFlow process, run a signature, print stats
   tfscope devices [--json]         the CPUs, GPUs and TPUs TensorFlow sees here
@@ -53,7 +54,7 @@ def loading_options() -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tfscope",
-        usage="tfscope [options] [LOCATION]\n       tfscope {inspect,scan,run,devices} ...",
+        usage="tfscope [options] [LOCATION]\n       tfscope {inspect,diff,scan,run,devices} ...",
         description="Browse and triage TensorFlow models in Google Cloud Storage buckets and on local disk.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -85,6 +86,19 @@ class ScanArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(4, f"{self.prog}: error: {message}\n")
+
+
+def build_diff_parser() -> argparse.ArgumentParser:
+    parser = ScanArgumentParser(
+        prog="tfscope diff", parents=[storage_options()],
+        description="Compare two models (any formats, local or gs://) from their bytes, without TensorFlow: new "
+        "findings first, then signatures, layers, variables, parameters, ops, versions and size.",
+        epilog="exit codes: 0 the same; 1 different; 2 a model could not be read; 4 usage",
+    )  # fmt: skip
+    parser.add_argument("location", metavar="A", help="the model before: gs://bucket/path or a local path")
+    parser.add_argument("other", metavar="B", help="the model after")
+    parser.add_argument("--json", action="store_true", help="print one JSON document (documented in the README)")
+    return parser
 
 
 def build_scan_parser() -> argparse.ArgumentParser:
@@ -180,6 +194,8 @@ def run_headless(command: str, argv: Sequence[str]) -> int:
     try:
         if command == "inspect":
             return headless.inspect(build_inspect_parser().parse_args(argv))
+        if command == "diff":
+            return headless.diff(build_diff_parser().parse_args(argv))
         if command == "scan":
             return headless.scan(build_scan_parser().parse_args(argv))
         if command == "run":

@@ -36,6 +36,25 @@ def inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def diff(args: argparse.Namespace) -> int:
+    """`tfscope diff A B`: what changed between two models; 0 the same, 1 different, 2 one is unreadable."""
+    from tui.formats.diff import diff_models, diff_to_json, diff_to_text
+    from tui.formats.inspect import inspect_model
+    from tui.launch import open_stores
+    from tui.storage import parse_location
+
+    try:
+        stores = open_stores(Settings.from_args(args))
+        locations = [parse_location(args.location), parse_location(args.other)]
+        a, b = (inspect_model(stores.for_location(loc), loc) for loc in locations)
+    except TfscopeError as error:
+        fail(error)
+        return 2
+    result = diff_models(a, b)
+    print_output(json.dumps(diff_to_json(result), indent=2) if args.json else diff_to_text(result))
+    return 0 if result.same else 1
+
+
 def scan(args: argparse.Namespace) -> int:
     """`tfscope scan`: every model under a prefix, with its findings; ModelScan's exit codes."""
     import time
