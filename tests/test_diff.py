@@ -51,6 +51,10 @@ def pairs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _module(root / "float32", tf.float32, reads=False)
     _module(root / "float64", tf.float64, reads=False)
     _module(root / "reads", tf.float32, reads=True)
+    for version, dtype in (("1", tf.float32), ("2", tf.float32), ("10", tf.float64)):  # 10 is newer than 2
+        _module(root / "serving" / version, dtype, reads=False)
+    (root / "serving" / "notes" / "README").parent.mkdir()
+    (root / "serving" / "notes" / "README").write_text("not a version")
     return root
 
 
@@ -103,3 +107,68 @@ def test_unreadable_and_usage_exit_codes(pairs: Path, tmp_path: Path) -> None:
     unreadable = tfscope_diff(str(pairs / "v1.keras"), str(tmp_path / "junk.keras"))
     assert unreadable.returncode == 2 and unreadable.stderr.startswith("tfscope: ")
     assert tfscope_diff(str(pairs / "v1.keras")).returncode == 4
+
+
+def test_a_folder_of_numbered_versions_compares_its_two_newest(pairs: Path, uploader: Uploader) -> None:
+    uploader.put_tree(pairs / "serving", "serving/")
+    done = tfscope_diff(uploader.uri + "serving/")
+    assert done.returncode == 1, done.stderr
+    assert f"  A  {uploader.uri}serving/2/  (SavedModel)" in done.stdout
+    assert f"  B  {uploader.uri}serving/10/  (SavedModel)" in done.stdout
+    assert "  ~ serving_default input x: float32 (None,) -> float64 (None,)" in done.stdout
+    local = tfscope_diff(str(pairs / "serving"), "--json")
+    report = json.loads(local.stdout)
+    assert (report["a"], report["b"]) == (f"{pairs}/serving/2/", f"{pairs}/serving/10/")
+    one = tfscope_diff(str(pairs / "serving" / "1"))  # one version: nothing numbered below it
+    assert one.returncode == 4 and "no two numbered version folders" in one.stderr
+    single = tfscope_diff(uploader.uri + "serving/1/saved_model.pb")
+    assert single.returncode == 4 and "is one file" in single.stderr
+
+
+async def test_the_diff_screen_at_80x24(pairs: Path, uploader: Uploader) -> None:
+    """m on one model, D on another: the diff's sections as tabs, keys 1-8, help, back; D on a version folder."""
+    from pilot import make_test_app, notices, wait_for
+
+    from tui.screens.browser import BrowserScreen
+    from tui.screens.diff import DiffScreen
+    from tui.screens.help import HelpScreen
+    from tui.screens.model import ModelScreen
+
+    uploader.put("v1.keras", (pairs / "v1.keras").read_bytes())
+    uploader.put("v2.keras", (pairs / "v2.keras").read_bytes())
+    uploader.put_tree(pairs / "serving", "zz-serving/")
+    app = make_test_app(uploader.uri)
+    seen: list[object] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        table = app.browser.table
+        await wait_for(pilot, lambda: app.browser.listing_done and table.row_count == 3)
+        await pilot.press("D")  # nothing marked, no versions at this level or in v1.keras
+        await wait_for(pilot, lambda: any(n.startswith("Mark a model with m first") for n in notices(seen)))
+        assert table.highlighted_entry is not None and table.highlighted_entry.name == "v1.keras"
+        await pilot.press("m", "down", "D")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
+        screen = app.screen
+        assert isinstance(screen, DiffScreen) and (screen.a.name, screen.b.name) == ("v1.keras", "v2.keras")
+        tabs = screen.query_one("#diff-tabs")
+        assert tabs.active == "tab-layers"  # type: ignore[attr-defined]  # no finding: the first changed section
+        layers = str(screen.query_one("#diff-layers").render())
+        assert "+ added: Dense (None, 8) 72 params" in layers and "3 unchanged" in layers
+        assert str(screen.query_one("#diff-status").render()).startswith("different")
+        await pilot.press("8")
+        assert tabs.active == "tab-size"  # type: ignore[attr-defined]
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        await pilot.press("down", "D")  # the version folder: its two newest, 2 and 10
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
+        screen = app.screen
+        assert isinstance(screen, DiffScreen) and (screen.a.name, screen.b.name) == ("2/", "10/")
+        assert "float32 (None,) -> float64 (None,)" in str(screen.query_one("#diff-signatures").render())
+        await pilot.press("escape", "up", "enter")  # v2.keras's own screen: D there compares it with the mark
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen))
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
+        assert (app.screen.a.name, app.screen.b.name) == ("v1.keras", "v2.keras")  # type: ignore[attr-defined]

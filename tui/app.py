@@ -11,7 +11,8 @@ from textual.worker import get_current_worker
 
 from tui.commands import ScreenActionsProvider
 from tui.errors import TfscopeError
-from tui.messages import ModelInspected, ModelRequested, StartResolved
+from tui.formatting import printable
+from tui.messages import DiffRequested, ModelInspected, ModelMarked, ModelRequested, StartResolved
 from tui.runtime.host import RuntimeHost
 from tui.screens.browser import BrowserScreen
 from tui.services import Services
@@ -100,6 +101,23 @@ class TfscopeApp(App[None]):
         """A model was read, on its screen or by a scan (the message bubbles up from there): the browser
         marks its row with what it can do."""
         self.browser.learn_findings(message.info)
+
+    def on_model_marked(self, message: ModelMarked) -> None:
+        """`m` on a row or a model screen: the browser keeps the mark for D."""
+        self.browser.marked = message.location
+        self.notify(f"Marked {printable(message.location.uri)}: press D on another model to compare.", timeout=4,
+                    markup=False)  # fmt: skip
+
+    def on_diff_requested(self, message: DiffRequested) -> None:
+        """`D` on a model screen: the marked model against this one."""
+        from tui.screens.diff import DiffScreen
+
+        marked = self.browser.marked
+        if marked is None or marked == message.location:
+            self.notify("Mark a model with m first (in the browser or on its screen), then press D on the other.",
+                        severity="warning", timeout=4)  # fmt: skip
+            return
+        self.push_screen(DiffScreen(self.services, marked, message.location))
 
     def on_start_resolved(self, message: StartResolved) -> None:
         self.browser.navigate(message.location)

@@ -96,7 +96,9 @@ def build_diff_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 the same; 1 different; 2 a model could not be read; 4 usage",
     )  # fmt: skip
     parser.add_argument("location", metavar="A", help="the model before: gs://bucket/path or a local path")
-    parser.add_argument("other", metavar="B", help="the model after")
+    parser.add_argument("other", metavar="B", nargs="?",
+                        help="the model after; without it, A is a folder of numbered versions (TF Serving's "
+                        "layout) and its two newest are compared")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document (documented in the README)")
     return parser
 

@@ -16,7 +16,7 @@ from tui.settings import Settings
 
 if TYPE_CHECKING:
     from tui.runtime.protocol import InputSource, RunResult
-    from tui.storage import Stores
+    from tui.storage import Location, Store, Stores
     from tui.storage.local_paths import Skipped
 
 
@@ -36,16 +36,35 @@ def inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_object(store: Store, location: Location) -> bool:
+    """True when `location` names one file or object (a model to compare with another, not a folder)."""
+    try:
+        store.stat(location)
+    except TfscopeError:
+        return False
+    return True
+
+
 def diff(args: argparse.Namespace) -> int:
     """`tfscope diff A B`: what changed between two models; 0 the same, 1 different, 2 one is unreadable."""
-    from tui.formats.diff import diff_models, diff_to_json, diff_to_text
+    from tui.formats.diff import diff_models, diff_to_json, diff_to_text, serving_versions
     from tui.formats.inspect import inspect_model
     from tui.launch import open_stores
     from tui.storage import parse_location
 
     try:
         stores = open_stores(Settings.from_args(args))
-        locations = [parse_location(args.location), parse_location(args.other)]
+        locations = [parse_location(args.location)]
+        if args.other is not None:
+            locations.append(parse_location(args.other))
+        else:  # a folder of numbered versions: its two newest
+            store = stores.for_location(locations[0])
+            one_model = not locations[0].is_dir and _is_object(store, locations[0])
+            locations = [] if one_model else serving_versions(store, locations[0].as_dir())[-2:]
+            if len(locations) < 2:
+                what = "is one file" if one_model else "holds no two numbered version folders with a SavedModel"
+                print(f"tfscope: {args.location} {what}: give two models to compare.", file=sys.stderr)
+                return 4
         a, b = (inspect_model(stores.for_location(loc), loc) for loc in locations)
     except TfscopeError as error:
         fail(error)

@@ -135,3 +135,19 @@ class ModelRequested(Message):
     def __init__(self, location: Location) -> None:
         super().__init__()
         self.location = location
+
+
+class ModelMarked(Message):
+    """The user marked the model at `location` (`m`), to compare with another by `D`."""
+
+    def __init__(self, location: Location) -> None:
+        super().__init__()
+        self.location = location
+
+
+class DiffRequested(Message):
+    """The user asked (`D`) to compare the marked model with the one at `location`."""
+
+    def __init__(self, location: Location) -> None:
+        super().__init__()
+        self.location = location

@@ -12,7 +12,27 @@ from dataclasses import dataclass, field
 from tui.formats.model_info import Finding, Layer, ModelInfo, Signature, TensorSpec
 from tui.formats.report import CAPABILITY_WORDS, finding_json
 from tui.formatting import format_shape, format_size
+from tui.storage import Location, Store
 
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+def serving_versions(store: Store, location: Location) -> list[Location]:
+    """TF Serving's layout: the numbered folders directly under `location` that hold a SavedModel, oldest
+    first (by number: 10 after 9). Empty when `location` is not laid out so."""
+    numbered = [e.location for page in store.list_level(location) for e in page
+                if e.is_dir and e.name.rstrip("/").isdigit()]  # fmt: skip
+    numbered.sort(key=lambda loc: int(loc.name.rstrip("/")))
+    held = []
+    for version in numbered[-MAX_VERSIONS_CHECKED:]:
+        names = {e.name for page in store.list_level(version) for e in page}
+        if names & set(SAVED_MODEL_FILES):
+            held.append(version)
+    return held
+
+
+MAX_VERSIONS_CHECKED = 20
+"""The newest numbered folders looked into: a diff wants the two newest, a listing of each costs a request."""
 SECTIONS = ("signatures", "layers", "variables", "parameters", "ops", "versions", "size")
 
 
@@ -141,8 +161,8 @@ def diff_to_text(d: ModelDiff) -> str:
     ]
     if d.new_findings or d.gone_findings:
         lines += ["", f"findings: {len(d.new_findings)} new in B, {len(d.gone_findings)} gone"]
-        lines += [f"  + NEW {_finding(f)}" for f in d.new_findings]
-        lines += [f"  - {_finding(f)}" for f in d.gone_findings]
+        lines += [f"  + NEW {finding_text(f)}" for f in d.new_findings]
+        lines += [f"  - {finding_text(f)}" for f in d.gone_findings]
     for section in d.sections:
         counts = ", ".join(f"{section.count(k)} {k}" for k in MARKS if section.count(k))
         lines += ["", f"{section.title}: {counts or 'no change'}" + (f", {section.same} same" if section.same else "")]
@@ -153,7 +173,7 @@ def diff_to_text(d: ModelDiff) -> str:
     return "\n".join(lines)
 
 
-def _finding(f: Finding) -> str:
+def finding_text(f: Finding) -> str:
     target = f" {f.target}" if f.target else ""
     return f"{f.name} {CAPABILITY_WORDS.get(f.capability, f.capability)}{target} {f.when}"
 

@@ -25,6 +25,7 @@ from tui.messages import (
     FolderClassified,
     ListingFinished,
     LocationResolved,
+    ModelMarked,
     ModelRequested,
     PageListed,
 )
@@ -67,6 +68,10 @@ class BrowserScreen(Screen[None]):
         Binding("r", "refresh", "Refresh", show=False, id="refresh", tooltip="List this level again"),
         Binding("S", "scan", "Scan", id="scan", tooltip="Find every model under the highlighted folder (or this "
                 "level) and what each can do: files, network, Python"),
+        Binding("m", "mark", "Mark", show=False, id="mark", tooltip="Mark the highlighted model to compare with D"),
+        Binding("D", "diff", "Diff", show=False, id="diff",
+                tooltip="Compare the marked model with the highlighted one (a folder of numbered versions: its "
+                "two newest)"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Show every key"),
         Binding("q", "app.quit", "Quit", id="quit", tooltip="Leave tfscope"),
         Binding("d", "toggle_details", "Details", show=False, id="details",
@@ -85,6 +90,8 @@ class BrowserScreen(Screen[None]):
         self.stable_display = services.settings.stable_display
         self.location: Location | None = None
         """The folder shown."""
+        self.marked: Location | None = None
+        """The model `m` marked (here or on a model screen), to compare with D."""
         self.listing_done = False
         """True once every page of the current level has arrived."""
         self.error: TfscopeError | None = None
@@ -403,6 +410,8 @@ class BrowserScreen(Screen[None]):
             self._show_error(error)
         elif event.worker.group == "details":
             self.details.add_facts({"Error": error.one_line()})
+        elif event.worker.group == "versions":
+            self.notify(error.one_line(), severity="error", timeout=6)
 
     # -- table events -----------------------------------------------------------------------
 
@@ -470,6 +479,38 @@ class BrowserScreen(Screen[None]):
             self.notify("A scan needs a bucket: highlight one, or open it first.", severity="warning", timeout=4)
             return
         self.app.push_screen(ScanScreen(self.services, target))
+
+    def action_mark(self) -> None:
+        entry = self.table.highlighted_entry
+        if entry is not None:
+            self.marked = entry.location  # now, not when the app gets the message: D may come first
+            self.post_message(ModelMarked(entry.location))
+
+    def action_diff(self) -> None:
+        entry = self.table.highlighted_entry
+        if entry is not None:
+            self._diff(entry, self.marked)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="versions", description="find what to diff")
+    def _diff(self, entry: Entry, marked: Location | None) -> None:
+        """A folder of numbered versions: its two newest; else the marked model against the highlighted one;
+        else this level's two newest versions."""
+        from tui.formats.diff import serving_versions
+        from tui.screens.diff import DiffScreen
+
+        pair: tuple[Location, Location] | None = None
+        if entry.is_dir and (versions := serving_versions(self.stores.for_location(entry.location), entry.location)):
+            pair = (versions[-2], versions[-1]) if len(versions) >= 2 else None
+        if pair is None and marked is not None and marked != entry.location:
+            pair = (marked, entry.location)
+        if pair is None and marked is None and self.location is not None:
+            versions = serving_versions(self.stores.for_location(self.location), self.location)
+            pair = (versions[-2], versions[-1]) if len(versions) >= 2 else None
+        if pair is None:
+            self.app.call_from_thread(self.notify, "Mark a model with m first, then press D on the other (or on "
+                                      "a folder of numbered versions).", severity="warning", timeout=4)  # fmt: skip
+            return
+        self.app.call_from_thread(self.app.push_screen, DiffScreen(self.services, *pair))
 
     def action_go_up(self) -> None:
         if self.location is None:

@@ -24,7 +24,7 @@ from tui.formats.kinds import ArtifactKind
 from tui.formats.limits import InspectionCancelled
 from tui.formats.ops import flagged_ops
 from tui.formatting import printable
-from tui.messages import InferenceFinished
+from tui.messages import DiffRequested, InferenceFinished, ModelMarked
 from tui.runtime.protocol import RunRequest
 from tui.runtime.session import new_output_folder
 from tui.screens.confirm import ConfirmScreen
@@ -69,6 +69,8 @@ class ModelScreen(ModelLoading):
         Binding("7", "show_tab('inference')", "Inference", show=False, id="tab-7", tooltip="Run the model"),
         Binding("y", "copy_uri", "Copy URI", show=False, id="model-copy",
                 tooltip="Copy the model's URI (OSC 52, works over SSH)"),
+        Binding("m", "mark", "Mark", show=False, id="model-mark", tooltip="Mark this model to compare with D"),
+        Binding("D", "diff", "Diff", show=False, id="model-diff", tooltip="Compare the marked model with this one"),
     ]  # fmt: skip
 
     def compose(self) -> ComposeResult:
@@ -240,6 +242,12 @@ class ModelScreen(ModelLoading):
     def action_copy_uri(self) -> None:
         self.app.copy_to_clipboard(self.location.uri)
         self.notify(f"Copied {printable(self.location.uri)}", timeout=3, markup=False)
+
+    def action_mark(self) -> None:
+        self.post_message(ModelMarked(self.location))
+
+    def action_diff(self) -> None:
+        self.post_message(DiffRequested(self.location))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen, binding_rows

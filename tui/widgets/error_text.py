@@ -10,6 +10,7 @@ from tui.errors import TfscopeError
 def error_text(error: TfscopeError, separator: str = "\n\n") -> Text:
     text = Text.assemble((error.title, "bold red"), separator, error.detail)
     if error.fix:
-        text.append(f"{separator}Fix: ", style="bold")
+        before_fix = separator if "\n" in separator else " "  # on one line: "... detail. Fix: ..."
+        text.append(f"{before_fix}Fix: ", style="bold")
         text.append(error.fix)
     return text
