@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import Uploader
 
@@ -41,6 +42,44 @@ def _module(path: Path, dtype: Any, reads: bool) -> Path:
     module = Served()
     tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
     return path
+
+
+def _classifier(path: Path, input_name: str) -> Path:
+    """A SavedModel with a [batch, 10] softmax output: top-1/top-5 are compared on it."""
+    weights = np.random.default_rng(1).standard_normal((4, 10)).astype("float32")
+
+    class Classifier(tf.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.w = tf.Variable(weights)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name=input_name)])
+        def serve(self, x: Any) -> dict[str, Any]:
+            return {"probs": tf.nn.softmax(tf.matmul(x, self.w))}
+
+    module = Classifier()
+    tf.saved_model.save(module, str(path), signatures={"serving_default": module.serve})
+    return path
+
+
+def _tflite(saved_model: Path, path: Path, int8: bool) -> Path:
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    if int8:  # full-integer kernels; the converter keeps float inputs and outputs
+        rng = np.random.default_rng(2)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([rng.standard_normal((1, 4)).astype("float32")] for _ in range(50))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    path.write_bytes(converter.convert())
+    return path
+
+
+@pytest.fixture(scope="module")
+def conversions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("conversions")
+    _classifier(root / "classifier", "features")
+    _classifier(root / "renamed", "inputs_0")
+    _tflite(root / "classifier", root / "float.tflite", int8=False)
+    _tflite(root / "classifier", root / "int8.tflite", int8=True)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +211,58 @@ async def test_the_diff_screen_at_80x24(pairs: Path, uploader: Uploader) -> None
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
         assert (app.screen.a.name, app.screen.b.name) == ("v1.keras", "v2.keras")  # type: ignore[attr-defined]
+
+
+def test_run_a_savedmodel_against_its_tflite_conversions(conversions: Path, uploader: Uploader, tmp_path: Path) -> None:
+    """The check after a conversion: float agrees to float32 rounding, int8 differs but keeps the top class."""
+    uploader.put_tree(conversions)
+    cache = ["--cache-dir", str(tmp_path / "cache"), "--shape", "features=8,4"]
+    done = tfscope_diff(uploader.uri + "classifier/", uploader.uri + "float.tflite", "--run", *cache)
+    assert done.returncode == 0, done.stderr  # --run: the exit code is about the answers
+    run = done.stdout.split("\nrun: ", 1)[1].splitlines()
+    assert run[0] == "serving_default" and run[1] == "  input features: float32 (8, 4), random (seed 0)"
+    assert (
+        run[2].startswith("  = output probs (8, 10): max abs ") and "top-1 agrees on 8/8 rows, top-5 on 8/8" in run[2]
+    )
+    assert run[-1] == "outputs agree (tolerance 1e-05 absolute)"
+    report = json.loads(tfscope_diff(str(conversions / "classifier"), str(conversions / "int8.tflite"), "--run",
+                                     "--json", *cache).stdout)  # fmt: skip
+    [probs] = report["run"]["outputs"]
+    assert (probs["a"], probs["b"], probs["shape_a"], probs["rows"]) == ("probs", "probs", [8, 10], 8)
+    assert 1e-4 < probs["max_abs"] < 0.1 and probs["mean_abs"] <= probs["max_abs"] and probs["agree"] is False
+    assert probs["top1"] >= 6 and probs["top5"] is not None  # int8 rounding may swap close classes, rarely the top
+    assert report["run"]["agree"] is False and report["sections"]["size"]["changed"]  # the metadata diff too
+    # the same inputs: rerunning with the same seed gives the same numbers, another seed others
+    again = json.loads(tfscope_diff(str(conversions / "classifier"), str(conversions / "int8.tflite"), "--run",
+                                    "--json", *cache).stdout)  # fmt: skip
+    assert again["run"]["outputs"][0]["max_abs"] == probs["max_abs"]
+    seeded = json.loads(tfscope_diff(str(conversions / "classifier"), str(conversions / "int8.tflite"), "--run",
+                                     "--json", "--seed", "7", *cache).stdout)  # fmt: skip
+    assert seeded["run"]["outputs"][0]["max_abs"] != probs["max_abs"]
+
+
+def test_run_matches_renamed_inputs_by_position_and_refuses_other_dtypes(
+    conversions: Path, pairs: Path, tmp_path: Path
+) -> None:
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    done = tfscope_diff(str(conversions / "classifier"), str(conversions / "renamed"), "--run", *cache,
+                        "--input", "features=uniform")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "  input features -> inputs_0: float32 (1, 4), uniform (seed 0)" in done.stdout
+    assert "  (inputs matched by position: B names them otherwise)" in done.stdout
+    assert "  = output probs (1, 10): max abs 0, max rel 0, mean abs 0; top-1 agrees on 1/1 rows" in done.stdout
+    keras_model = keras.saving.load_model(pairs / "v1.keras")
+    keras_model.export(str(tmp_path / "exported"), verbose=False)
+    _tflite(tmp_path / "exported", tmp_path / "v1.tflite", int8=False)
+    converted = tfscope_diff(str(pairs / "v1.keras"), str(tmp_path / "v1.tflite"), "--run", *cache)
+    assert converted.returncode == 0, converted.stderr  # a Keras model's call against its conversion's signature
+    assert "run: call of A against serving_default of B" in converted.stdout
+    assert "  = output output_0 (1, 2): max abs " in converted.stdout
+    refused = tfscope_diff(str(pairs / "float32"), str(pairs / "float64"), "--run", *cache)
+    assert (
+        refused.returncode == 2 and "input 'x' of A takes float32, its match 'x' in B takes float64" in refused.stderr
+    )
+    gated = tfscope_diff(str(pairs / "float32"), str(pairs / "reads"), "--run", *cache)
+    assert gated.returncode == 2 and "ReadFile" in gated.stderr and "--allow-findings" in gated.stderr
+    bad = tfscope_diff(str(conversions / "classifier"), str(conversions / "renamed"), "--run", "--input", "nope=1")
+    assert bad.returncode == 2 and "no input 'nope'" in bad.stderr.lower()

@@ -90,7 +90,7 @@ class ScanArgumentParser(argparse.ArgumentParser):
 
 def build_diff_parser() -> argparse.ArgumentParser:
     parser = ScanArgumentParser(
-        prog="tfscope diff", parents=[storage_options()],
+        prog="tfscope diff", parents=[storage_options(), loading_options()],
         description="Compare two models (any formats, local or gs://) from their bytes, without TensorFlow: new "
         "findings first, then signatures, layers, variables, parameters, ops, versions and size.",
         epilog="exit codes: 0 the same; 1 different; 2 a model could not be read; 4 usage",
@@ -100,6 +100,13 @@ def build_diff_parser() -> argparse.ArgumentParser:
                         help="the model after; without it, A is a folder of numbered versions (TF Serving's "
                         "layout) and its two newest are compared")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document (documented in the README)")
+    parser.add_argument("--run", action="store_true",
+                        help="also load both (TensorFlow, through the cache), feed them the same inputs and compare "
+                        "their outputs")  # fmt: skip
+    add_input_options(parser, default_source="random")
+    parser.add_argument("--seed", type=non_negative, default=0, help="seed of random inputs (default 0)")
+    parser.add_argument("--tolerance", type=float, default=1e-5,
+                        help="outputs agree when no value differs by more than this (default %(default)g)")  # fmt: skip
     return parser
 
 
@@ -125,19 +132,25 @@ def build_run_parser() -> argparse.ArgumentParser:
         "timings. Signatures, input names, value sources and shapes are checked before TensorFlow starts.",
     )  # fmt: skip
     parser.add_argument("location", help="gs://bucket/path or a local path to a model")
-    parser.add_argument("--signature", help="signature to run (default: serving_default, or the model's call)")
-    parser.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
-                        help="zeros|ones|random|uniform|normal|FILE.npy|FILE.npz[:KEY]|JSON|text "
-                        "(repeatable; default zeros)")  # fmt: skip
-    parser.add_argument("--shape", action="append", default=[], metavar="NAME=D,D,...",
-                        help="shape for an input with unknown dims (default: unknown dims are 1)")  # fmt: skip
-    parser.add_argument("--device", help="device to run on, e.g. /GPU:0 (default: TensorFlow's choice)")
+    add_input_options(parser, default_source="zeros")
     parser.add_argument("--repeat", type=non_negative, default=10,
                         help="warm runs timed after the first call (default 10)")  # fmt: skip
-    parser.add_argument("--max-input-mb", type=positive, default=MAX_INPUT_BYTES // 1_000_000,
-                        help="the most one input may take, made or read, in MB (default %(default)s)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
     return parser
+
+
+def add_input_options(parser: argparse.ArgumentParser, default_source: str) -> None:
+    """--signature, --input, --shape, --device, --max-input-mb: what one inference is fed, and where."""
+    group = parser.add_argument_group("inference")
+    group.add_argument("--signature", help="signature to run (default: serving_default, or the model's call)")
+    group.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
+                       help="zeros|ones|random|uniform|normal|FILE.npy|FILE.npz[:KEY]|JSON|text "
+                       f"(repeatable; default {default_source})")  # fmt: skip
+    group.add_argument("--shape", action="append", default=[], metavar="NAME=D,D,...",
+                       help="shape for an input with unknown dims (default: unknown dims are 1)")  # fmt: skip
+    group.add_argument("--device", help="device to run on, e.g. /GPU:0 (default: TensorFlow's choice)")
+    group.add_argument("--max-input-mb", type=positive, default=MAX_INPUT_BYTES // 1_000_000,
+                       help="the most one input may take, made or read, in MB (default %(default)s)")  # fmt: skip
 
 
 def build_devices_parser() -> argparse.ArgumentParser:

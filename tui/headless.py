@@ -15,7 +15,9 @@ from tui.errors import FileTooLargeError, TfscopeError
 from tui.settings import Settings
 
 if TYPE_CHECKING:
+    from tui.formats.model_info import ModelInfo
     from tui.runtime.protocol import InputSource, RunResult
+    from tui.runtime.side_by_side import SideBySide
     from tui.storage import Location, Store, Stores
     from tui.storage.local_paths import Skipped
 
@@ -46,7 +48,8 @@ def _is_object(store: Store, location: Location) -> bool:
 
 
 def diff(args: argparse.Namespace) -> int:
-    """`tfscope diff A B`: what changed between two models; 0 the same, 1 different, 2 one is unreadable."""
+    """`tfscope diff A B`: what changed between two models; 0 the same, 1 different, 2 one is unreadable.
+    With --run, 0 and 1 say whether their outputs agree."""
     from tui.formats.diff import diff_models, diff_to_json, diff_to_text, serving_versions
     from tui.formats.inspect import inspect_model
     from tui.launch import open_stores
@@ -66,12 +69,57 @@ def diff(args: argparse.Namespace) -> int:
                 print(f"tfscope: {args.location} {what}: give two models to compare.", file=sys.stderr)
                 return 4
         a, b = (inspect_model(stores.for_location(loc), loc) for loc in locations)
+        side = _diff_run(args, stores, (a, b)) if args.run else None
     except TfscopeError as error:
         fail(error)
         return 2
     result = diff_models(a, b)
-    print_output(json.dumps(diff_to_json(result), indent=2) if args.json else diff_to_text(result))
+    if args.json:
+        print_output(json.dumps({**diff_to_json(result), **({"run": side.to_json()} if side else {})}, indent=2))
+    elif side is not None:
+        from tui.runtime.side_by_side import side_by_side_text
+
+        print_output(diff_to_text(result) + "\n\n" + "\n".join(side_by_side_text(side)))
+    else:
+        print_output(diff_to_text(result))
+    if side is not None:  # --run asks about the answers: do they agree?
+        return 0 if side.agree else 1
     return 0 if result.same else 1
+
+
+def _diff_run(args: argparse.Namespace, stores: Stores, infos: tuple[ModelInfo, ModelInfo]) -> SideBySide:
+    """`diff --run`: both models past the findings gate, loaded in turn and fed the same inputs."""
+    from dataclasses import replace
+
+    from tui.launch import open_cache
+    from tui.runtime.host import RuntimeHost
+    from tui.runtime.preflight import check_findings, check_run
+    from tui.runtime.side_by_side import run_side_by_side
+    from tui.storage.scratch import make_temp_dir, remove_temp_dir
+
+    settings = Settings.from_args(args)
+    for info in infos:
+        check_findings(info, args.allow_findings)
+    limit = args.max_input_mb * 1_000_000
+    folder = make_temp_dir("diff-run")
+    host, cache = None, None
+    try:
+        inputs = parse_inputs(args.input, args.shape)
+        valued = {item.partition("=")[0] for item in args.input}
+        inputs = {n: s if n in valued else replace(s, source="random") for n, s in inputs.items()}  # --shape alone
+        check_run(infos[0], args.signature, inputs, limit)  # before TensorFlow's seconds, not after
+        inputs = {name: fetched(name, source, stores, folder, limit) for name, source in inputs.items()}
+        cache = open_cache(settings)
+        host = RuntimeHost()
+        return run_side_by_side(stores, host, cache, infos, signature=args.signature, inputs=inputs, seed=args.seed,
+                                folder=folder, max_bytes=limit, tolerance=args.tolerance, unsafe=args.unsafe,
+                                device=args.device)  # fmt: skip
+    finally:
+        if host is not None:
+            host.stop()
+        if cache is not None:
+            cache.close()
+        remove_temp_dir(folder)
 
 
 def scan(args: argparse.Namespace) -> int:
