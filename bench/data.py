@@ -13,7 +13,7 @@ from tui.demo import DEMO_BUCKET, demo_data_dir, ensure_demo_data
 
 BENCH_BUCKET = "tfscope-bench"
 BENCH_VERSION = "bench-v1"  # bump when the bench's models change
-BIG_MODELS = ("resnet50.keras", "resnet50.h5")
+BIG_MODELS = ("resnet50.keras", "resnet50.h5", "resnet50_10.keras")
 
 
 def ensure_bench_data(cache_root: Path | None = None) -> Path:
@@ -23,7 +23,7 @@ def ensure_bench_data(cache_root: Path | None = None) -> Path:
     data = demo.parent / BENCH_VERSION
     big = data / BENCH_BUCKET
     if not all((big / name).is_file() for name in BIG_MODELS):
-        print(f"Building the bench's ResNet50 .keras and .h5 once into {big} (TensorFlow, ~30 s)...", flush=True)
+        print(f"Building the bench's ResNet50 models once into {big} (TensorFlow, ~30 s)...", flush=True)
         staging = data / f".{BENCH_BUCKET}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

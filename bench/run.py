@@ -13,7 +13,9 @@ Rows (issue 5):
   5. TUI launch to first paint and to the demo bucket's first page (headless pilot);
   6. warm inference latency reported by `tfscope run` vs the same signature timed in plain TensorFlow;
   7. `tfscope scan` of a zoo of 500+ models (8 malicious) in the bucket and on disk vs `modelscan -p` on
-     the local copy: time, and how many malicious models each finds (bench/scan_rows.py).
+     the local copy: time, and how many malicious models each finds (bench/scan_rows.py);
+  8. `tfscope diff` of two ResNet50 .keras in the bucket vs downloading both and comparing `model.summary()`
+     in Keras (issue 21).
 
 gs:// rows go through bench/proxy.py (RTT_MS per request, BANDWIDTH_MBPS per connection; default 30 ms and
 100 MB/s: a VM reading a bucket in another region, GCS's per-stream throughput; BANDWIDTH_SHARED=1 caps all
@@ -58,7 +60,7 @@ CACHE = os.environ.get("TFSCOPE_BENCH_CACHE")
 """Where the models are built once (default: the user cache, shared with `make demo`)."""
 NO_NAMESPACE_ENV = "TFSCOPE_BENCH_NO_NAMESPACE"
 """Why the namespace could not be made (set for the run outside it)."""
-ROW_NAMES = {"signatures": 1, "load": 2, "layers": 3, "listing": 4, "launch": 5, "inference": 6, "scan": 7}
+ROW_NAMES = {"signatures": 1, "load": 2, "layers": 3, "listing": 4, "launch": 5, "inference": 6, "scan": 7, "diff": 8}
 ALL_ROWS = frozenset(ROW_NAMES.values())
 
 
@@ -69,7 +71,7 @@ def selected_rows() -> frozenset[int]:
         return ALL_ROWS
     rows = {int(name) if name.isdigit() else ROW_NAMES.get(name, 0) for name in wanted.split(",") if name}
     if not rows or not rows <= ALL_ROWS:
-        raise SystemExit(f"ROWS={wanted}: name rows 1-7 or {', '.join(ROW_NAMES)}")
+        raise SystemExit(f"ROWS={wanted}: name rows 1-8 or {', '.join(ROW_NAMES)}")
     return frozenset(rows)
 
 
@@ -88,6 +90,7 @@ def main() -> int:
 
 
 def bench(skip_reason: str) -> int:
+    from diff_rows import diff_rows
     from inspect_rows import layer_table_rows, signature_rows
     from load_rows import load_rows
     from scan_rows import scan_rows
@@ -114,7 +117,7 @@ def bench(skip_reason: str) -> int:
             print(" | ".join(row), flush=True)
         rows.extend(new)
 
-    if wanted - {7}:  # rows 1-6 share the demo bucket's emulator
+    if wanted - {7}:  # rows 1-6 and 8 share the demo bucket's emulator
         data = ensure_bench_data(cache_root)
         net = BenchNetwork(data, RTT_MS / 1000, BANDWIDTH_MBPS * 1e6, SHARED)
         net.start()
@@ -126,6 +129,7 @@ def bench(skip_reason: str) -> int:
                 ({3}, lambda: layer_table_rows(net, env)),
                 ({4}, lambda: listing_rows(env, LISTING_OBJECTS, RTT_MS / 1000, BANDWIDTH_MBPS * 1e6, SHARED)),
                 ({5}, lambda: launch_rows(net, env)),
+                ({8}, lambda: diff_rows(net, env)),
             ):
                 if numbers & wanted:
                     run(section)

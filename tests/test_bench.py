@@ -25,7 +25,7 @@ def test_bench_quick_mode_fills_every_row(tmp_path: Path, request: pytest.Fixtur
     lines = out.read_text().splitlines()
     assert any("QUICK" in line for line in lines if line.startswith("- settings"))
     rows = [line.strip("| ").split(" | ") for line in lines if line.startswith("| ") and line[2].isdigit()]
-    assert {row[0].split(".")[0] for row in rows} == {"1", "2", "3", "4", "5", "6", "7"}
+    assert {row[0].split(".")[0] for row in rows} == {"1", "2", "3", "4", "5", "6", "7", "8"}
     for row in rows:
         assert len(row) >= 3 and row[1].strip() and row[2].strip(), f"an empty cell: {row}"
     # Outside a namespace only TensorFlow's own gs:// rows may say why they are skipped; the rest have figures.

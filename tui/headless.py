@@ -50,8 +50,7 @@ def _is_object(store: Store, location: Location) -> bool:
 def diff(args: argparse.Namespace) -> int:
     """`tfscope diff A B`: what changed between two models; 0 the same, 1 different, 2 one is unreadable.
     With --run, 0 and 1 say whether their outputs agree."""
-    from tui.formats.diff import diff_models, diff_to_json, diff_to_text, serving_versions
-    from tui.formats.inspect import inspect_model
+    from tui.formats.diff import diff_models, diff_to_json, diff_to_text, read_pair, serving_versions
     from tui.launch import open_stores
     from tui.storage import parse_location
 
@@ -68,7 +67,7 @@ def diff(args: argparse.Namespace) -> int:
                 what = "is one file" if one_model else "holds no two numbered version folders with a SavedModel"
                 print(f"tfscope: {args.location} {what}: give two models to compare.", file=sys.stderr)
                 return 4
-        a, b = (inspect_model(stores.for_location(loc), loc) for loc in locations)
+        a, b = read_pair(stores, locations[0], locations[1])
         side = _diff_run(args, stores, (a, b)) if args.run else None
     except TfscopeError as error:
         fail(error)

@@ -6,15 +6,28 @@ what differs; what is the same is counted. Findings come first: a new WriteFile 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tui.formats.model_info import Finding, Layer, ModelInfo, Signature, TensorSpec
 from tui.formats.report import CAPABILITY_WORDS, finding_json
 from tui.formatting import format_shape, format_size
-from tui.storage import Location, Store
+from tui.storage import Location, Store, Stores
 
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+
+
+def read_pair(stores: Stores, a: Location, b: Location, cancelled: Callable[[], bool] = lambda: False
+              ) -> tuple[ModelInfo, ModelInfo]:  # fmt: skip
+    """Both models read at once (two threads): over a distant bucket the diff waits for the slower
+    of the two, not their sum."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tui.formats.inspect import inspect_model
+
+    with ThreadPoolExecutor(2, thread_name_prefix="diff-read") as pool:
+        futures = [pool.submit(inspect_model, stores.for_location(loc), loc, cancelled=cancelled) for loc in (a, b)]
+        return futures[0].result(), futures[1].result()
 
 
 def serving_versions(store: Store, location: Location) -> list[Location]:

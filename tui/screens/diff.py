@@ -12,8 +12,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import TfscopeError
-from tui.formats.diff import MARKS, SECTIONS, ModelDiff, Section, diff_models, finding_text
-from tui.formats.inspect import inspect_model
+from tui.formats.diff import MARKS, SECTIONS, ModelDiff, Section, diff_models, finding_text, read_pair
 from tui.formatting import printable
 from tui.screens.help import HelpScreen, binding_rows
 from tui.services import Services
@@ -68,9 +67,7 @@ class DiffScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="diff", description="read two models to diff")
     def _read(self) -> None:
         worker = get_current_worker()
-        infos = [inspect_model(self.services.stores.for_location(loc), loc, cancelled=lambda: worker.is_cancelled)
-                 for loc in (self.a, self.b)]  # fmt: skip
-        result = diff_models(*infos)
+        result = diff_models(*read_pair(self.services.stores, self.a, self.b, lambda: worker.is_cancelled))
         if not worker.is_cancelled:
             self.app.call_from_thread(self._show, result)
 
