@@ -17,6 +17,7 @@ from pilot import settle, wait_for  # noqa: E402
 
 from tui.app import TfscopeApp  # noqa: E402
 from tui.demo import DEMO_BUCKET, demo_data_dir, ensure_demo_data  # noqa: E402
+from tui.screens.diff import DiffScreen  # noqa: E402
 from tui.screens.model import ModelScreen  # noqa: E402
 from tui.settings import Settings  # noqa: E402
 from tui.storage import GcsStore, Stores  # noqa: E402
@@ -25,6 +26,8 @@ from tui.storage.emulator import Emulator, offline_env  # noqa: E402
 SIZE = (150, 36)
 LOAD = "load"
 """A step that presses l and waits for the model to load."""
+DIFF = "diff"
+"""A step that waits for the model screen to read its model, presses D and waits for the diff."""
 SHOTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("browser.svg", f"gs://{DEMO_BUCKET}/", ()),
     ("savedmodel-folder.svg", f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/", ()),
@@ -34,7 +37,10 @@ SHOTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("model-signatures.svg", f"gs://{DEMO_BUCKET}/models/text/classifier/", ("2",)),
     ("model-layers.svg", f"gs://{DEMO_BUCKET}/models/image/mobilenet_v2.h5", ("3",)),
     ("model-inference.svg", f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/1/", (LOAD, "7", "ctrl+r")),
-]
+    # m on the SavedModel, g to its TFLite conversion, D there: what the conversion changed
+    ("diff.svg", f"gs://{DEMO_BUCKET}/serving/mobilenet_v2/",
+     ("m", "g", "ctrl+u", *f"gs://{DEMO_BUCKET}/models/mobile/mobilenet_v2.tflite", "enter", DIFF, "2")),
+]  # fmt: skip
 
 
 async def shoot(out: Path, name: str, start: str, keys: tuple[str, ...]) -> None:
@@ -47,7 +53,11 @@ async def shoot(out: Path, name: str, start: str, keys: tuple[str, ...]) -> None
             await wait_for(pilot, lambda: screen.inspected)
         model = app.screen if isinstance(app.screen, ModelScreen) else None
         for key in keys:
-            if key == LOAD and model is not None:
+            if key == DIFF:
+                await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen) and app.screen.inspected)
+                await pilot.press("D")
+                await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
+            elif key == LOAD and model is not None:
                 await pilot.press("l")
                 await wait_for(pilot, lambda: model.load_state.phase in {"loaded", "failed"}, 300)
             else:
