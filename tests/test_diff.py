@@ -201,7 +201,17 @@ async def test_the_diff_screen_at_80x24(pairs: Path, uploader: Uploader) -> None
         await wait_for(pilot, lambda: app.screen is screen)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
-        await pilot.press("down", "D")  # the version folder: its two newest, 2 and 10
+        await pilot.press("down")  # the version folder: shown as one model with its versions
+        serving = table.highlighted_entry
+        assert serving is not None and serving.name == "zz-serving/"
+        await wait_for(pilot, lambda: (mark := table.mark_of(serving.location)) is not None and mark.versions == 3)
+        assert table.mark_of(serving.location).text == "3 versions"  # type: ignore[union-attr]
+        await pilot.press("enter")  # opens the newest, as TF Serving would serve it
+        await wait_for(pilot, lambda: isinstance(app.screen, ModelScreen))
+        assert app.screen.location.name == "10/"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        await pilot.press("D")  # its two newest, 2 and 10
         await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff is not None)
         screen = app.screen
         assert isinstance(screen, DiffScreen) and (screen.a.name, screen.b.name) == ("2/", "10/")

@@ -50,7 +50,8 @@ def _is_object(store: Store, location: Location) -> bool:
 def diff(args: argparse.Namespace) -> int:
     """`tfscope diff A B`: what changed between two models; 0 the same, 1 different, 2 one is unreadable.
     With --run, 0 and 1 say whether their outputs agree."""
-    from tui.formats.diff import diff_models, diff_to_json, diff_to_text, read_pair, serving_versions
+    from tui.formats.diff import diff_models, diff_to_json, diff_to_text, read_pair
+    from tui.formats.serving_layout import serving_versions
     from tui.launch import open_stores
     from tui.storage import parse_location
 

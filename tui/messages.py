@@ -59,10 +59,14 @@ class ListingFinished(Message):
 class FolderClassified(Message):
     """A peek inside a sub-folder told what kind of artifact it is."""
 
-    def __init__(self, location: Location, kind: ArtifactKind) -> None:
+    def __init__(self, location: Location, kind: ArtifactKind, newest: Location | None = None, versions: int = 0
+                 ) -> None:  # fmt: skip
         super().__init__()
         self.location = location
         self.kind = kind
+        self.newest = newest
+        """For a folder of numbered versions (`versions` of them): the newest, a SavedModel."""
+        self.versions = versions
 
 
 class DetailsFetched(Message):

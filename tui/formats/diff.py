@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from tui.formats.model_info import Finding, Layer, ModelInfo, Signature, TensorSpec
 from tui.formats.report import CAPABILITY_WORDS, finding_json
 from tui.formatting import format_shape, format_size
-from tui.storage import Location, Store, Stores
-
-SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+from tui.storage import Location, Stores
 
 
 def read_pair(stores: Stores, a: Location, b: Location, cancelled: Callable[[], bool] = lambda: False
@@ -30,22 +28,6 @@ def read_pair(stores: Stores, a: Location, b: Location, cancelled: Callable[[], 
         return futures[0].result(), futures[1].result()
 
 
-def serving_versions(store: Store, location: Location) -> list[Location]:
-    """TF Serving's layout: the numbered folders directly under `location` that hold a SavedModel, oldest
-    first (by number: 10 after 9). Empty when `location` is not laid out so."""
-    numbered = [e.location for page in store.list_level(location) for e in page
-                if e.is_dir and e.name.rstrip("/").isdigit()]  # fmt: skip
-    numbered.sort(key=lambda loc: int(loc.name.rstrip("/")))
-    held = []
-    for version in numbered[-MAX_VERSIONS_CHECKED:]:
-        names = {e.name for page in store.list_level(version) for e in page}
-        if names & set(SAVED_MODEL_FILES):
-            held.append(version)
-    return held
-
-
-MAX_VERSIONS_CHECKED = 20
-"""The newest numbered folders looked into: a diff wants the two newest, a listing of each costs a request."""
 SECTIONS = ("signatures", "layers", "variables", "parameters", "ops", "versions", "size")
 
 

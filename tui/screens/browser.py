@@ -19,6 +19,7 @@ from tui.errors import TfscopeError
 from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import Finding, ModelInfo
 from tui.formats.registry import SNIFF_BYTES, folder_kind, kind_from_magic, kind_from_name, kinds_by_name
+from tui.formats.serving_layout import newest_version
 from tui.formatting import format_count, format_size, printable
 from tui.messages import (
     DetailsFetched,
@@ -232,7 +233,14 @@ class BrowserScreen(Screen[None]):
             except TfscopeError:
                 continue  # a folder we cannot read is simply not marked
             kind = folder_kind(e.name for e in first_page)
-            if kind is not None and not worker.is_cancelled:
+            if kind is None:  # TF Serving's layout: numbered folders, the newest a SavedModel (one more request)
+                try:
+                    found = newest_version(store, first_page)
+                except TfscopeError:
+                    found = None
+                if found is not None and not worker.is_cancelled:
+                    self.post_message(FolderClassified(entry.location, ArtifactKind.SAVED_MODEL, *found))
+            elif not worker.is_cancelled:
                 self.post_message(FolderClassified(entry.location, kind))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="details", description="read details")
@@ -348,10 +356,11 @@ class BrowserScreen(Screen[None]):
 
     @on(FolderClassified)
     def folder_classified(self, message: FolderClassified) -> None:
-        self._learn(message.location, Mark(message.kind))
+        mark = Mark(message.kind, versions=message.versions, newest=message.newest)
+        self._learn(message.location, mark)
         highlighted = self.table.highlighted_entry
         if highlighted and highlighted.location == message.location:
-            self.details.show_entry(highlighted, Mark(message.kind))
+            self.details.show_entry(highlighted, mark)
             self._fetch_details(highlighted)
 
     @on(DetailsFetched)
@@ -463,7 +472,10 @@ class BrowserScreen(Screen[None]):
         entry = self.table.highlighted_entry
         if entry is None:
             return
-        if self.table.mark_of(entry.location) is not None:  # a contradicted one too: its screen says why it fails
+        mark = self.table.mark_of(entry.location)
+        if mark is not None and mark.newest is not None:  # a folder of versions: its newest, as TF Serving would
+            self.open_model(mark.newest)
+        elif mark is not None:  # a contradicted one too: its screen says why it fails
             self.open_model(entry.location)
         elif entry.is_dir:
             self.navigate(entry.location)
@@ -483,8 +495,10 @@ class BrowserScreen(Screen[None]):
     def action_mark(self) -> None:
         entry = self.table.highlighted_entry
         if entry is not None:
-            self.marked = entry.location  # now, not when the app gets the message: D may come first
-            self.post_message(ModelMarked(entry.location))
+            mark = self.table.mark_of(entry.location)
+            location = mark.newest if mark is not None and mark.newest is not None else entry.location
+            self.marked = location  # now, not when the app gets the message: D may come first
+            self.post_message(ModelMarked(location))
 
     def action_diff(self) -> None:
         entry = self.table.highlighted_entry
@@ -495,7 +509,7 @@ class BrowserScreen(Screen[None]):
     def _diff(self, entry: Entry, marked: Location | None) -> None:
         """A folder of numbered versions: its two newest; else the marked model against the highlighted one;
         else this level's two newest versions."""
-        from tui.formats.diff import serving_versions
+        from tui.formats.serving_layout import serving_versions
         from tui.screens.diff import DiffScreen
 
         pair: tuple[Location, Location] | None = None

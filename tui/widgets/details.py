@@ -67,6 +67,10 @@ class DetailsPane(Static):
         if mark and mark.contradicted:
             table.add_row("Model", Text(f"named like a {mark.kind.label} file, but its first bytes are not one: "
                                         "damaged, truncated or mislabelled", style="bold red"))  # fmt: skip
+        elif mark and mark.newest is not None:
+            table.add_row("Model", Text(f"{mark.kind.label}, {mark.text} (TF Serving's layout)", style="bold magenta"))
+            table.add_row("Versions", Text(f"enter opens the newest ({printable(mark.newest.name)}), D compares "
+                                           "the two newest, right lists them"))  # fmt: skip
         elif mark:
             table.add_row("Model", Text(mark.kind.label, style="bold magenta"))
         if self.findings is not None:

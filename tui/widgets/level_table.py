@@ -68,9 +68,14 @@ class Mark(NamedTuple):
     """Named like this kind, but its first bytes say it is not one (damaged or mislabelled)."""
     gated_findings: int = 0
     """Findings that make loading ask first (files, network, Python), once the model has been read: a ⚠."""
+    versions: int = 0
+    """A folder of numbered versions (TF Serving's layout): how many; `newest` is the one it opens."""
+    newest: Location | None = None
 
     @property
     def text(self) -> str:
+        if self.versions:
+            return f"{self.versions} version" + ("s" if self.versions > 1 else "")
         return f"✗ {self.kind.label}" if self.contradicted else self.kind.label
 
 
