@@ -276,3 +276,40 @@ def test_run_matches_renamed_inputs_by_position_and_refuses_other_dtypes(
     assert gated.returncode == 2 and "ReadFile" in gated.stderr and "--allow-findings" in gated.stderr
     bad = tfscope_diff(str(conversions / "classifier"), str(conversions / "renamed"), "--run", "--input", "nope=1")
     assert bad.returncode == 2 and "no input 'nope'" in bad.stderr.lower()
+
+
+def test_every_section_across_a_conversion_and_a_quantization(conversions: Path) -> None:
+    """SavedModel -> TFLite float -> TFLite int8: what each step changes, section by section, in JSON and text."""
+
+    def sections(a: str, b: str) -> dict[str, Any]:
+        done = tfscope_diff(str(conversions / a), str(conversions / b), "--json")
+        assert done.returncode == 1, done.stderr
+        report: dict[str, Any] = json.loads(done.stdout)["sections"]
+        return report
+
+    converted = sections("classifier", "float.tflite")
+    assert converted["signatures"]["changed"] == [
+        {"name": "serving_default", "before": "tensorflow/serving/predict", "after": "tflite"}
+    ]
+    assert converted["signatures"]["same"] == 2  # the input and the output, by name, dtype and shape
+    assert {c["name"] for c in converted["size"]["changed"]} == {"files", "format", "on storage"}
+    assert {"name": "format", "before": "SavedModel", "after": "TFLite"} in converted["size"]["changed"]
+    assert {v["name"] for v in converted["versions"]["added"]} == {"TFLite schema"}
+    assert {"SavedModel schema", "TensorFlow"} <= {v["name"] for v in converted["versions"]["removed"]}
+    assert {"FULLY_CONNECTED", "SOFTMAX"} == {o["name"] for o in converted["ops"]["added"]}
+    assert {"MatMul", "Softmax"} <= {o["name"] for o in converted["ops"]["removed"]}
+    assert converted["parameters"] == {"added": [], "removed": [], "changed": [], "same": 2}  # 40 float32 both
+    quantized = sections("float.tflite", "int8.tflite")
+    assert quantized["signatures"] == {"added": [], "removed": [], "changed": [], "same": 3}  # float I/O kept
+    assert quantized["variables"]["changed"] == [
+        {"name": "MatMul", "before": "float32 (10, 4)", "after": "int8 (10, 4)"}
+    ]
+    assert quantized["parameters"]["added"] == [{"name": "bytes in int8", "after": "40 B"}]
+    assert quantized["parameters"]["removed"] == [{"name": "bytes in float32", "before": "160 B"}]
+    assert {o["name"] for o in quantized["ops"]["added"]} == {"QUANTIZE", "DEQUANTIZE"} and quantized["ops"][
+        "same"
+    ] == 2
+    assert quantized["versions"]["same"] == 1 and not quantized["layers"]["same"]
+    text = tfscope_diff(str(conversions / "float.tflite"), str(conversions / "int8.tflite")).stdout
+    assert "  ~ MatMul: float32 (10, 4) -> int8 (10, 4)" in text and "  + QUANTIZE: 1" in text
+    assert "versions: no change, 1 same" in text and "layers: no change" in text
