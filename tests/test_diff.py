@@ -61,13 +61,15 @@ def _classifier(path: Path, input_name: str) -> Path:
     return path
 
 
-def _tflite(saved_model: Path, path: Path, int8: bool) -> Path:
+def _tflite(saved_model: Path, path: Path, int8: bool, int8_io: bool = False) -> Path:
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    if int8:  # full-integer kernels; the converter keeps float inputs and outputs
+    if int8:  # full-integer kernels; the converter keeps float inputs and outputs unless told otherwise
         rng = np.random.default_rng(2)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([rng.standard_normal((1, 4)).astype("float32")] for _ in range(50))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    if int8_io:  # as for an Edge TPU: int8 in and out
+        converter.inference_input_type = converter.inference_output_type = tf.int8
     path.write_bytes(converter.convert())
     return path
 
@@ -79,6 +81,7 @@ def conversions(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _classifier(root / "renamed", "inputs_0")
     _tflite(root / "classifier", root / "float.tflite", int8=False)
     _tflite(root / "classifier", root / "int8.tflite", int8=True)
+    _tflite(root / "classifier", root / "int8_io.tflite", int8=True, int8_io=True)
     return root
 
 
@@ -249,6 +252,22 @@ def test_run_a_savedmodel_against_its_tflite_conversions(conversions: Path, uplo
     seeded = json.loads(tfscope_diff(str(conversions / "classifier"), str(conversions / "int8.tflite"), "--run",
                                      "--json", "--seed", "7", *cache).stdout)  # fmt: skip
     assert seeded["run"]["outputs"][0]["max_abs"] != probs["max_abs"]
+
+
+def test_run_feeds_an_integer_quantized_model_the_same_real_values(conversions: Path, tmp_path: Path) -> None:
+    """int8 in and out: B's input is A's values quantized by B's scale and zero point, its output compared
+    as the reals it stands for; and the other way round, A's int8 input made from reals, dequantized for B."""
+    args = ["--run", "--json", "--cache-dir", str(tmp_path / "cache"), "--shape", "features=8,4"]
+    done = tfscope_diff(str(conversions / "classifier"), str(conversions / "int8_io.tflite"), *args)
+    assert done.returncode == 1, done.stderr
+    run = json.loads(done.stdout)["run"]
+    [fed] = run["inputs"]
+    assert fed["dtype"] == "float32" and fed["note"].startswith("quantized for B (scale ")
+    [probs] = run["outputs"]
+    assert probs["note"] == "dequantized" and probs["max_abs"] < 0.1 and probs["top1"] >= 6
+    back = json.loads(tfscope_diff(str(conversions / "int8_io.tflite"), str(conversions / "classifier"), *args).stdout)
+    assert back["run"]["inputs"][0]["dtype"] == "int8" and back["run"]["inputs"][0]["note"] == "dequantized for B"
+    assert back["run"]["outputs"][0]["max_abs"] < 0.1 and back["run"]["outputs"][0]["top1"] >= 6
 
 
 def test_run_matches_renamed_inputs_by_position_and_refuses_other_dtypes(

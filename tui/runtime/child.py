@@ -170,7 +170,8 @@ class Runtime:
             timings.update(p50_ms=warm[len(warm) // 2], p95_ms=warm[min(len(warm) - 1, int(0.95 * len(warm)))],
                            min_ms=warm[0])  # fmt: skip
         return {"signature": signature, "device": self.last_device, "timings": timings, "saved": saved,
-                "outputs": {name: output_stats(value) for name, value in outputs.items()}}  # fmt: skip
+                "outputs": {name: output_stats(value) for name, value in outputs.items()},
+                "quantization": {k: list(v) for k, v in runner.output_quantization(signature).items()}}  # fmt: skip
 
 
 def _save(outputs: dict[str, Any], folder: str) -> list[str]:

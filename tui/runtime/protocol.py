@@ -26,14 +26,21 @@ class InputSpec:
     name: str
     dtype: str
     shape: tuple[int | None, ...] | None
+    quantization: tuple[float, int] | None = None
+    """TFLite: (scale, zero_point) of a quantized integer input; real = (value - zero_point) * scale."""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> InputSpec:
-        shape = raw.get("shape")
-        return cls(str(raw["name"]), str(raw["dtype"]), None if shape is None else tuple(shape))
+        shape, q = raw.get("shape"), raw.get("quantization")
+        quantization = None if q is None else (float(q[0]), int(q[1]))
+        return cls(str(raw["name"]), str(raw["dtype"]), None if shape is None else tuple(shape), quantization)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "shape": None if self.shape is None else list(self.shape)}
+        out: dict[str, Any] = {"name": self.name, "dtype": self.dtype,
+                               "shape": None if self.shape is None else list(self.shape)}  # fmt: skip
+        if self.quantization is not None:
+            out["quantization"] = list(self.quantization)
+        return out
 
 
 @dataclass(frozen=True)
@@ -262,12 +269,15 @@ class RunResult:
     timings: Timings
     saved: tuple[str, ...] = ()
     """Files written, when the request asked to save the outputs."""
+    quantization: dict[str, tuple[float, int]] = field(default_factory=dict)
+    """TFLite: (scale, zero_point) of each quantized integer output."""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> RunResult:
         outputs = {str(name): OutputStats.from_json(stats) for name, stats in raw["outputs"].items()}
+        quantization = {str(k): (float(v[0]), int(v[1])) for k, v in raw.get("quantization", {}).items()}
         return cls(str(raw["signature"]), str(raw["device"]), outputs, Timings.from_json(raw["timings"]),
-                   tuple(str(p) for p in raw.get("saved", [])))  # fmt: skip
+                   tuple(str(p) for p in raw.get("saved", [])), quantization)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

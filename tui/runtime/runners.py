@@ -50,6 +50,10 @@ class Runner:
     def variables(self) -> list[Any]:
         return []
 
+    def output_quantization(self, signature: str) -> dict[str, tuple[float, int]]:
+        """(scale, zero_point) of each quantized integer output (TFLite only)."""
+        return {}
+
 
 class SavedModelRunner(Runner):
     first_call = "graph setup"
@@ -117,6 +121,13 @@ class TfliteRunner(Runner):
             return self._main
         runner = self.model.get_signature_runner(signature)
         return lambda arrays: runner(**arrays)
+
+    def output_quantization(self, signature: str) -> dict[str, tuple[float, int]]:
+        if signature == TFLITE_MAIN and not self.model.get_signature_list():
+            details = {d["name"]: d for d in self.model.get_output_details()}
+        else:
+            details = self.model.get_signature_runner(signature).get_output_details()
+        return {name: q for name, d in details.items() if (q := _quantization(d)) is not None}
 
     def _main(self, arrays: dict[str, Any]) -> dict[str, Any]:
         """Run a TFLite graph through its input and output tensors (no signature to call)."""
@@ -203,4 +214,16 @@ def spec_json(name: str, spec: Any) -> dict[str, Any]:
 def _tflite_spec(name: str, details: dict[str, Any]) -> dict[str, Any]:
     shape = details.get("shape_signature")
     shape = details["shape"] if shape is None or not len(shape) else shape
-    return {"name": name, "dtype": details["dtype"].__name__, "shape": [None if s < 0 else int(s) for s in shape]}
+    spec = {"name": name, "dtype": details["dtype"].__name__, "shape": [None if s < 0 else int(s) for s in shape]}
+    quantization = _quantization(details)
+    if quantization is not None:
+        spec["quantization"] = list(quantization)
+    return spec
+
+
+def _quantization(details: dict[str, Any]) -> tuple[float, int] | None:
+    """A tensor's per-tensor (scale, zero_point) when it holds quantized integers; None for real values."""
+    scale, zero_point = details.get("quantization", (0.0, 0))
+    if not scale or details["dtype"].__name__ not in {"int8", "uint8", "int16"}:
+        return None
+    return float(scale), int(zero_point)

@@ -36,6 +36,8 @@ class FedInput:
     dtype: str
     shape: tuple[int, ...]
     source: str
+    note: str = ""
+    """How B was fed A's values when its input differs: "quantized for B (scale 0.0235, zero point -128)"."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class OutputDiff:
     top5: int | None = None
     problem: str = ""
     """Why the values were not compared (shapes differ, strings differ)."""
+    note: str = ""
+    """"dequantized" when a side's output was quantized integers, compared as the reals they stand for."""
 
     def agrees(self, tolerance: float) -> bool:
         return not self.problem and self.max_abs is not None and self.max_abs <= tolerance
@@ -62,7 +66,7 @@ class OutputDiff:
     def to_json(self, tolerance: float) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "shape_a": list(self.shape_a), "shape_b": list(self.shape_b),
                 "max_abs": self.max_abs, "max_rel": self.max_rel, "mean_abs": self.mean_abs, "rows": self.rows,
-                "top1": self.top1, "top5": self.top5, "problem": self.problem or None,
+                "top1": self.top1, "top5": self.top5, "problem": self.problem or None, "note": self.note or None,
                 "agree": self.agrees(tolerance)}  # fmt: skip
 
 
@@ -89,8 +93,8 @@ class SideBySide:
 
     def to_json(self) -> dict[str, Any]:
         return {"signature_a": self.signature_a, "signature_b": self.signature_b,
-                "inputs": [{"a": i.a, "b": i.b, "dtype": i.dtype, "shape": list(i.shape), "source": i.source}
-                           for i in self.inputs],
+                "inputs": [{"a": i.a, "b": i.b, "dtype": i.dtype, "shape": list(i.shape), "source": i.source,
+                            "note": i.note or None} for i in self.inputs],
                 "outputs": [o.to_json(self.tolerance) for o in self.outputs],
                 "unmatched": {"a": self.unmatched_a, "b": self.unmatched_b}, "matched_by_position": self.by_position,
                 "tolerance": self.tolerance, "agree": self.agree}  # fmt: skip
@@ -141,27 +145,84 @@ def compare_arrays(a: Any, b: Any) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class MadeInput:
+    """One input of A: the values as A takes them (`fed`), and as real numbers (`real`: the same file
+    unless A's input is quantized)."""
+
+    fed: Path
+    real: Path
+    spec: InputSpec
+    shape: tuple[int, ...]
+    source: str
+
+
+def quantize(real: Any, quantization: tuple[float, int], dtype: str) -> Any:
+    """Real values as a quantized tensor takes them: round(real / scale) + zero_point, clipped to the dtype."""
+    import numpy as np
+
+    scale, zero_point = quantization
+    info = np.iinfo(np.dtype(dtype))
+    return np.clip(np.round(real / scale) + zero_point, info.min, info.max).astype(dtype)
+
+
+def dequantize(value: Any, quantization: tuple[float, int]) -> Any:
+    import numpy as np
+
+    scale, zero_point = quantization
+    return ((value.astype(np.float64) - zero_point) * scale).astype(np.float32)
+
+
 def made_inputs(specs: Sequence[InputSpec], given: dict[str, InputSource], seed: int, folder: Path,
-                max_bytes: int) -> dict[str, tuple[Path, str, tuple[int, ...], str]]:  # fmt: skip
+                max_bytes: int) -> dict[str, MadeInput]:  # fmt: skip
     """Each input of A made once (the user's source, else seeded random numbers; empty text for
-    strings) and saved in `folder`: name -> (file, dtype, shape, source named)."""
+    strings) and saved in `folder`. A quantized input's default values are made as real numbers and
+    quantized by its scale and zero point, so a float model can be fed the same reals."""
     import numpy as np
 
     made = {}
     for i, spec in enumerate(specs):
         default = InputSource("zeros" if spec.dtype == "string" else "random", seed=seed)
         source = given.get(spec.name, default)
-        if source.source in {"random", "normal", "uniform"} and spec.name in given:
+        if source.source in {"random", "normal", "uniform"}:
             source = replace(source, seed=seed)
+        as_real = spec.quantization is not None and spec.name not in given
+        wanted = replace(spec, dtype="float32", quantization=None) if as_real else spec
         try:
-            array = make_input(spec.to_json(), source.to_json(), max_bytes)
+            array = make_input(wanted.to_json(), source.to_json(), max_bytes)
         except InputError as error:
             raise TfscopeError(f"{error}.", "Fix that input.", title="Bad input") from error
-        path = folder / f"input-{i}.npy"
-        np.save(path, array, allow_pickle=False)
+        real = fed = folder / f"input-{i}.npy"
+        if spec.quantization is not None:
+            real = folder / f"input-{i}-real.npy"
+            np.save(real, array if as_real else dequantize(array, spec.quantization), allow_pickle=False)
+            array = quantize(array, spec.quantization, spec.dtype) if as_real else array
+        np.save(fed, array, allow_pickle=False)
         named = source.source + (f" (seed {source.seed})" if source.source in {"random", "normal", "uniform"} else "")
-        made[spec.name] = (path, str(spec.dtype), tuple(int(d) for d in array.shape), named)
+        made[spec.name] = MadeInput(fed, real, spec, tuple(int(d) for d in array.shape), named)
     return made
+
+
+def fed_to_b(made: MadeInput, spec: InputSpec, a: str, folder: Path) -> tuple[Path, str]:
+    """The file to feed B's input `spec` with A's values, and a note when they were converted: the same
+    file when the dtypes agree, else the real values quantized for B (or A's dequantized for a float B).
+    Other dtype changes are refused: the same values cannot be fed to both."""
+    import numpy as np
+
+    if spec.dtype == made.spec.dtype and spec.quantization == made.spec.quantization:
+        return made.fed, ""
+    if spec.quantization is not None and spec.dtype != "string":
+        path = folder / f"{made.fed.stem}-for-b.npy"
+        np.save(path, quantize(np.load(made.real, allow_pickle=False), spec.quantization, spec.dtype),
+                allow_pickle=False)  # fmt: skip
+        scale, zero_point = spec.quantization
+        return path, f"quantized for B (scale {scale:.4g}, zero point {zero_point})"
+    if made.spec.quantization is not None and spec.dtype == "float32":
+        return made.real, "dequantized for B"
+    raise TfscopeError(
+        f"input '{a}' of A takes {made.spec.dtype}, its match '{spec.name}' in B takes {spec.dtype}: the same values "
+        "cannot be fed to both.", "Compare models that take the same input dtypes (or quantized ones).",
+        title="Inputs differ")  # fmt: skip
 
 
 def run_side_by_side(
@@ -179,14 +240,12 @@ def run_side_by_side(
     unsafe: bool = False,
     device: str | None = None,
 ) -> SideBySide:
-    """Load A, feed it inputs made here, load B (A is unloaded), feed it the same files, compare."""
-    import numpy as np
-
+    """Load A, feed it inputs made here, load B (A is unloaded), feed it the same values, compare."""
     names = signature_pair(*infos, signature)
     results: list[RunResult] = []
     fed: list[FedInput] = []
     by_position: list[str] = []
-    made: dict[str, tuple[Path, str, tuple[int, ...], str]] = {}
+    made: dict[str, MadeInput] = {}
     for side, (info, name) in enumerate(zip(infos, names, strict=True)):
         loaded = load_model(stores, host, cache, info.location, info.kind, unsafe=unsafe, device=device,
                             needs=info.needs)  # fmt: skip
@@ -198,28 +257,30 @@ def run_side_by_side(
         outputs.mkdir()
         if side == 0:
             made = made_inputs(specs, inputs, seed, folder, max_bytes)
-            feed = {n: InputSource("npy", path=str(path)) for n, (path, *_rest) in made.items()}
+            feed = {n: InputSource("npy", path=str(m.fed)) for n, m in made.items()}
         else:
             pairs, positional = pair_names(list(made), [s.name for s in specs])
             if positional:
                 by_position.append("inputs")
-            dtypes = {s.name: s.dtype for s in specs}
             missing = [s.name for s in specs if s.name not in {b for _, b in pairs}]
             if missing:
                 raise TfscopeError(f"{info.uri} takes input(s) {', '.join(missing)} that A has no match for.",
                                    "Compare models that take the same inputs.", title="Inputs differ")  # fmt: skip
+            by_name = {s.name: s for s in specs}
+            feed = {}
             for a, b in pairs:
-                path, dtype, shape, source = made[a]
-                if dtypes[b] != dtype:
-                    raise TfscopeError(
-                        f"input '{a}' of A takes {dtype}, its match '{b}' in B takes {dtypes[b]}: the same values "
-                        "cannot be fed to both (a model quantized to integer inputs is not converted for you).",
-                        "Compare models that take the same input dtypes.", title="Inputs differ")  # fmt: skip
-                fed.append(FedInput(a, b, dtype, shape, source))
-            feed = {b: InputSource("npy", path=str(made[a][0])) for a, b in pairs}
+                path, note = fed_to_b(made[a], by_name[b], a, folder)
+                feed[b] = InputSource("npy", path=str(path))
+                fed.append(FedInput(a, b, made[a].spec.dtype, made[a].shape, made[a].source, note))
         results.append(host.run(RunRequest(name, feed, device, repeat=0, save_dir=str(outputs),
                                            max_input_bytes=max_bytes)))  # fmt: skip
-    report = SideBySide(names[0], names[1], fed, by_position=by_position, tolerance=tolerance)
+    return compared(SideBySide(names[0], names[1], fed, by_position=by_position, tolerance=tolerance), results)
+
+
+def compared(report: SideBySide, results: Sequence[RunResult]) -> SideBySide:
+    """The outputs of both runs paired and compared, quantized ones as the real values they stand for."""
+    import numpy as np
+
     saved = [dict(zip(r.outputs, r.saved, strict=True)) for r in results]
     pairs, positional = pair_names(list(saved[0]), list(saved[1]))
     if positional:
@@ -227,8 +288,13 @@ def run_side_by_side(
     report.unmatched_a = [n for n in saved[0] if n not in {a for a, _ in pairs}]
     report.unmatched_b = [n for n in saved[1] if n not in {b for _, b in pairs}]
     for a, b in pairs:
-        x, y = np.load(saved[0][a], allow_pickle=False), np.load(saved[1][b], allow_pickle=False)
-        report.outputs.append(OutputDiff(a, b, tuple(x.shape), tuple(y.shape), **compare_arrays(x, y)))
+        values = []
+        for side, name in enumerate((a, b)):
+            value, quantization = np.load(saved[side][name], allow_pickle=False), results[side].quantization.get(name)
+            values.append(value if quantization is None else dequantize(value, quantization))
+        note = "dequantized" if a in results[0].quantization or b in results[1].quantization else ""
+        report.outputs.append(OutputDiff(a, b, tuple(values[0].shape), tuple(values[1].shape), note=note,
+                                         **compare_arrays(*values)))  # fmt: skip
     return report
 
 
@@ -238,7 +304,7 @@ def side_by_side_text(report: SideBySide) -> list[str]:
     lines = [f"run: {report.signature_a}" + ("" if same else f" of A against {report.signature_b} of B")]
     for i in report.inputs:
         named = i.a if i.a == i.b else f"{i.a} -> {i.b}"
-        lines.append(f"  input {named}: {i.dtype} {i.shape}, {i.source}")
+        lines.append(f"  input {named}: {i.dtype} {i.shape}, {i.source}" + (f"; {i.note}" if i.note else ""))
     if report.by_position:
         lines.append(f"  ({' and '.join(report.by_position)} matched by position: B names them otherwise)")
     for o in report.outputs:
@@ -253,6 +319,8 @@ def side_by_side_text(report: SideBySide) -> list[str]:
             line += f"; top-1 agrees on {o.top1}/{o.rows} rows"
         if o.top5 is not None:
             line += f", top-5 on {o.top5}/{o.rows}"
+        if o.note:
+            line += f" ({o.note})"
         lines.append(line)
     lines += [f"  - output {n}: only in A" for n in report.unmatched_a]
     lines += [f"  + output {n}: only in B" for n in report.unmatched_b]
