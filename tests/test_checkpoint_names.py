@@ -1,4 +1,5 @@
-"""Checkpoint variables are named and counted as the object graph tells, on checkpoints Keras writes."""
+"""Checkpoint variables are listed by TensorFlow's keys, each with its path through the model where the key
+is another, and counted as the object graph tells, on checkpoints Keras writes."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ def inspect(path: Path | str) -> ModelInfo:
 
 def variables_header(info: ModelInfo) -> str:
     return next(line for line in to_text(info).splitlines() if line.startswith("variables ("))
+
+
+def shown_path(info: ModelInfo, key: str) -> str:
+    path = next(v.model_path for v in info.variables if v.name == key)
+    assert path is not None
+    return path
 
 
 def small_model() -> Any:
@@ -67,7 +74,20 @@ def test_header_leaves_out_empty_groups(tmp_path: Path) -> None:
     assert variables_header(info) == f"variables ({len(info.variables)} model)"
 
 
-def test_model_variables_saved_through_the_optimizer_are_named_through_the_model(
+def test_the_variable_list_is_tensorflows_with_slots(trained: tuple[Any, Path]) -> None:
+    """Every key tf.train.list_variables gives, optimizer slots and the model's weights saved under the
+    optimizer's keys included, with its shape."""
+    _, folder = trained
+    expected = {k.removesuffix(VALUE_SUFFIX): tuple(s) for k, s in tf.train.list_variables(str(folder))
+                if k != OBJECT_GRAPH_KEY}  # fmt: skip
+    info = inspect(folder)
+    assert {v.name: v.shape for v in info.variables} == expected and len(info.variables) == len(expected)
+    assert "optimizer/_trainable_variables/0" in expected  # the key the issue found missing
+    slots = [v for v in info.variables if v.name.startswith("optimizer/_variables/")]
+    assert slots and all(v.group == "optimizer" and v.model_path is None for v in slots)  # Adam's moments
+
+
+def test_model_variables_saved_through_the_optimizer_carry_their_path_through_the_model(
     trained: tuple[Any, Path], tmp_path: Path
 ) -> None:
     model, folder = trained
@@ -86,8 +106,13 @@ def test_model_variables_saved_through_the_optimizer_are_named_through_the_model
     assert any(k.startswith("optimizer/_trainable_variables/") for k in expected.values())  # the case at hand
 
     info = inspect(folder)
-    shown = {v.name: v for v in info.variables if v.group == "model"}
+    shown = {v.model_path or v.name: v for v in info.variables if v.group == "model"}
     assert set(shown) == set(expected)
-    assert {name: shown[name].shape for name in expected} == {n: tuple(shapes[k]) for n, k in expected.items()}
-    assert not any(v.name.startswith("optimizer/_trainable_variables/") for v in info.variables)
-    assert "optimizer/_trainable_variables/" in info.details["Checkpoint keys"]  # where to read them by key
+    assert {path: shown[path].name for path in expected} == {
+        p: k.removesuffix(VALUE_SUFFIX) for p, k in expected.items()
+    }
+    assert {path: shown[path].shape for path in expected} == {p: tuple(shapes[k]) for p, k in expected.items()}
+    assert all(v.model_path is None for v in info.variables if not v.name.startswith("optimizer/_trainable_var"))
+    assert "optimizer/_trainable_variables/" in info.details["Checkpoint keys"]
+    row = next(line for line in to_text(info).splitlines() if "optimizer/_trainable_variables/0 " in line)
+    assert row.endswith(f"model  = {shown_path(info, 'optimizer/_trainable_variables/0')}")

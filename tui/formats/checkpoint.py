@@ -76,13 +76,14 @@ def read_checkpoint(store: Store, location: Location, siblings: list[Entry], bud
             continue
         shape = tuple(d or 0 for d in (shape_of(bundle.shape) or ()))  # type: ignore[attr-defined]
         group = groups.get(saved_as) or _group_by_name(saved_as)
-        name = model_names.get(saved_as, saved_as).removesuffix(VALUE_SUFFIX)
-        info.variables.append(Variable(name, shape, dtype_name(bundle.dtype), None, group))  # type: ignore[attr-defined]
+        path = model_names[saved_as].removesuffix(VALUE_SUFFIX) if saved_as in model_names else None
+        info.variables.append(Variable(saved_as.removesuffix(VALUE_SUFFIX), shape, dtype_name(bundle.dtype), None,  # type: ignore[attr-defined]
+                                       group, path))  # fmt: skip
     renamed = [k for k in model_names if k in entries]
-    if renamed:  # whoever reads a value by key (tf.train.load_checkpoint) must know where it is
+    if renamed:  # a key is what tf.train.load_checkpoint reads by; the path is what a reader recognises
         under = ", ".join(sorted({k.removesuffix(VALUE_SUFFIX).rsplit("/", 1)[0] + "/" for k in renamed}))
         info.details["Checkpoint keys"] = (f"{len(renamed)} model variables are saved under {under}; "
-                                           "shown by their path through the model")  # fmt: skip
+                                           "each is listed by its key, with its path through the model")  # fmt: skip
     return info
 
 

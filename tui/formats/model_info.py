@@ -68,6 +68,9 @@ class Variable:
     dtype: str
     trainable: bool | None = None
     group: str = "model"
+    model_path: str | None = None
+    """A checkpoint key that is not the variable's path through the model (a Keras 3 optimizer tracks the
+    model's weights, so TF may save a kernel as optimizer/_trainable_variables/0): that path."""
 
     @property
     def size(self) -> int:

@@ -76,6 +76,7 @@ def to_json(info: ModelInfo) -> dict[str, Any]:
                 "trainable": v.trainable,
                 "group": v.group,
                 "size": v.size,
+                "model_path": v.model_path,
             }
             for v in info.variables
         ],  # fmt: skip
@@ -128,7 +129,8 @@ def to_text(info: ModelInfo) -> str:
         counts += [f"{sum(v.group == group for v in info.variables)} {group}" for group in groups]
         lines += ["", f"variables ({', '.join(counts)})"]
         for v in sorted(info.variables, key=lambda v: -(v.size))[:20]:
-            lines.append(f"  {v.name:<48} {v.dtype:<8} {_shape_text(tuple(v.shape)):<20} {v.group}")
+            path = f"  = {v.model_path}" if v.model_path else ""
+            lines.append(f"  {v.name:<48} {v.dtype:<8} {_shape_text(tuple(v.shape)):<20} {v.group}{path}")
         if len(info.variables) > 20:
             lines.append(f"  ... {len(info.variables) - 20} more (--json lists all)")
     if info.findings:
