@@ -7,7 +7,7 @@ DEMO_STAMP := $(VENV)/.tfscope-installed-demo
 STAMP := $(VENV)/.tfscope-installed
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test check lint screenshots bench fuzz clean
+.PHONY: demo test check lint screenshots bench fuzz schemas clean
 
 $(DEMO_STAMP): pyproject.toml
 	@test -x $(PY) || { echo "Creating the virtualenv in $(VENV)..."; $(PYTHON) -m venv $(VENV); }
@@ -31,6 +31,9 @@ check: $(STAMP)  ## lint, format, types, import contracts
 	$(VENV)/bin/ruff format --check tui tests bench
 	$(VENV)/bin/mypy tui
 	$(VENV)/bin/lint-imports
+
+schemas: $(STAMP)  ## regenerate the TFLite metadata accessors from tui/formats/schemas/metadata_schema.fbs
+	$(VENV)/bin/flatc --python --gen-onefile --gen-object-api -o tui/formats/schemas tui/formats/schemas/metadata_schema.fbs
 
 screenshots: $(STAMP)  ## SVGs of the browser on the demo bucket, into screenshots/
 	$(PY) tests/make_screenshots.py screenshots

@@ -101,7 +101,10 @@ def test_emulator_stopped_mid_download_leaves_no_entry(
 
 
 @pytest.mark.usefixtures("emulator")
-def test_cancel_mid_download_leaves_no_entry(tmp_path: Path) -> None:
+def test_cancel_mid_download_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # More chunks than download threads: a chunk that starts after the first one's progress sees the cancel.
+    # With 8 chunks of 8 MiB all would start at once, and may all pass their checks before any reports.
+    monkeypatch.setattr(cache_module, "CHUNK", 1024 * 1024)
     stores = Stores(GcsStore())
     location = parse_location(f"gs://{ZOO_BUCKET}/keras/wide.keras")
     seen: list[object] = []

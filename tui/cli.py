@@ -135,6 +135,8 @@ def build_run_parser() -> argparse.ArgumentParser:
     add_input_options(parser, default_source="zeros")
     parser.add_argument("--repeat", type=non_negative, default=10,
                         help="warm runs timed after the first call (default 10)")  # fmt: skip
+    parser.add_argument("--labels", metavar="FILE", help="class names, one per line (local or gs://), for top-5 "
+                        "(default: the model's own label file, if it carries one)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON (documented in the README)")
     return parser
 

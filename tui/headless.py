@@ -216,6 +216,7 @@ def devices(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """`tfscope run`: check the request against the metadata, load, run, print per-output stats and timings."""
+    from tui.formats.card_report import output_labels
     from tui.formats.inspect import inspect_model
     from tui.launch import open_cache, open_stores
     from tui.runtime.host import RuntimeHost
@@ -245,7 +246,11 @@ def run(args: argparse.Namespace) -> int:
                             needs=info.needs)  # fmt: skip
         for note in load_notes(loaded.skipped, loaded.repaired):
             print(f"tfscope: {note}", file=sys.stderr)
+        given_labels = read_label_file(stores, args.labels) if args.labels else None  # before TensorFlow starts
         result = host.run(RunRequest(signature, inputs, args.device, args.repeat, max_input_bytes=limit))
+        labels = output_labels(info.card, list(result.outputs))
+        if given_labels is not None:  # --labels names the classes of every [batch, classes] output
+            labels = {name: given_labels for name, stats in result.outputs.items() if stats.top5}
     except TfscopeError as error:
         return fail(error)
     finally:
@@ -254,7 +259,14 @@ def run(args: argparse.Namespace) -> int:
         remove_temp_dir(inputs_dir)
         if cache is not None:
             cache.close()
-    print_output(json.dumps({**result.to_json(), "uri": location.uri}, indent=2) if args.json else format_run(result))
+    if args.json:
+        report = {**result.to_json(), "uri": location.uri}
+        for name, names in labels.items():  # each top-5 class's label, beside its [class, score]
+            top5 = result.outputs[name].top5
+            report["outputs"][name]["top5_labels"] = [names[c] if 0 <= c < len(names) else None for c, _ in top5]
+        print_output(json.dumps(report, indent=2))
+    else:
+        print_output(format_run(result, labels))
     return 0
 
 
@@ -334,8 +346,21 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
     return replace(source, path=str(dest))
 
 
-def format_run(result: RunResult) -> str:
-    """A run as text: where it ran, its timings, then each output's shape, dtype and values."""
+def read_label_file(stores: Stores, path: str) -> tuple[str, ...]:
+    """`--labels FILE` (local or gs://): one class name per line, read up to the label-file bound."""
+    from tui.formats.tflite_metadata import MAX_LABEL_BYTES, MAX_LABELS
+    from tui.storage import parse_location
+
+    location = parse_location(path)
+    data = stores.for_location(location).read_range(location, 0, MAX_LABEL_BYTES)
+    return tuple(line.strip()[:200] for line in data.decode("utf-8", errors="replace").splitlines()[:MAX_LABELS])
+
+
+def format_run(result: RunResult, labels: dict[str, tuple[str, ...]] | None = None) -> str:
+    """A run as text: where it ran, its timings, then each output's shape, dtype and values (top-5 classes
+    named by `labels`, per output)."""
+    from tui.formats.card_report import top5_text
+
     lines = [f"signature {result.signature} on {result.device}"]
     t = result.timings
     lines.append(
@@ -352,7 +377,7 @@ def format_run(result: RunResult) -> str:
             "  first values " + ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in stats.preview)
         )
         if stats.top5:
-            lines.append("  top-5 " + ", ".join(f"{c}: {score:.4f}" for c, score in stats.top5))
+            lines.append("  top-5 " + top5_text(stats.top5, (labels or {}).get(name, ())))
     for path in result.saved:
         lines.append(f"saved {path}")
     return "\n".join(lines)

@@ -164,6 +164,55 @@ def walk_layers(layers: list[Layer]) -> Iterator[Layer]:
         yield from walk_layers(layer.children)
 
 
+@dataclass(frozen=True)
+class AttachedFile:
+    """A file a model carries for its users (TFLite: zipped after the flatbuffer): labels, a vocabulary."""
+
+    name: str
+    kind: str
+    """"labels", "value labels", "vocabulary", "descriptions", "score calibration", "index" or "file"."""
+    size: int | None = None
+    """Bytes, uncompressed; None when the file is named but not attached."""
+    description: str = ""
+    locale: str = ""
+
+
+@dataclass(frozen=True)
+class TensorNote:
+    """What a model's metadata says of one input or output."""
+
+    name: str
+    description: str = ""
+    content: str = ""
+    """"image RGB 224x224", "audio 16000 Hz, 1 channel", "feature", "bounding boxes"..."""
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    """Normalization: the model takes (value - mean) / std, per channel (or one for all)."""
+    value_range: tuple[int, int] | None = None
+    files: tuple[AttachedFile, ...] = ()
+    labels: tuple[str, ...] = ()
+    """The class names of its `labels` file, when the model carries one (at most MAX_LABELS)."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a model says about itself (TFLite Metadata): who made it, under what license, what its tensors
+    hold and how to feed them."""
+
+    name: str = ""
+    description: str = ""
+    version: str = ""
+    author: str = ""
+    license: str = ""
+    min_parser_version: str = ""
+    inputs: tuple[TensorNote, ...] = ()
+    outputs: tuple[TensorNote, ...] = ()
+    files: tuple[AttachedFile, ...] = ()
+    """Files of the model as a whole (and of its subgraph)."""
+    problem: str = ""
+    """Why the metadata could not be read in full (damaged, crafted); what was read stays."""
+
+
 @dataclass
 class ModelInfo:
     """What a model is, read from its bytes without TensorFlow."""
@@ -194,6 +243,8 @@ class ModelInfo:
     """Requests made to storage to build this, when the store counts them."""
     partial: bool = False
     """Read from the config alone: parameter counts and variables are still being read (see inspect_model)."""
+    card: ModelCard | None = None
+    """What the model says about itself, when it carries metadata (TFLite Metadata)."""
 
     @property
     def needs_consent(self) -> list[Need]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui.formats.card_report import card_json, card_lines
 from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import Finding, Layer, ModelInfo, TensorSpec
 from tui.formats.ops import flagged_ops
@@ -91,6 +92,7 @@ def to_json(info: ModelInfo) -> dict[str, Any]:
         "load": load_verdict(info),
         "bytes_read": info.bytes_read,
         "requests": info.requests,
+        "metadata": card_json(info.card),
     }
 
 
@@ -112,6 +114,8 @@ def to_text(info: ModelInfo) -> str:
     lines.append(f"  load with  {load_verdict(info)}")
     for label, value in info.details.items():
         lines.append(f"  {label}: {value}")
+    if info.card is not None:
+        lines += card_lines(info.card)
     for sig in info.signatures:
         lines += ["", f"signature '{sig.name}' ({sig.method})"]
         for title, tensors in (("inputs", sig.inputs), ("outputs", sig.outputs)):

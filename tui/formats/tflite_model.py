@@ -18,6 +18,7 @@ from tui.formats.capabilities import capability_use, op_table
 from tui.formats.kinds import TFLITE_MAGIC, ArtifactKind
 from tui.formats.limits import Budget, TooComplexError
 from tui.formats.model_info import NOT_REACHABLE, Finding, ModelInfo, Need, Signature, TensorSpec, Variable, when_called
+from tui.formats.tflite_metadata import read_card
 from tui.storage import Location, Store
 
 MAX_TFLITE_BYTES = 512 * 1024 * 1024
@@ -99,6 +100,7 @@ def _fill(info: ModelInfo, data: bytes, budget: Budget) -> None:
     info.ops = dict(histogram.most_common())
     info.signatures = _signatures(model, subgraphs, limit, budget)
     info.variables = _constants(model, subgraphs, limit, budget)
+    info.card = read_card(model, data)
     custom_codes = [_custom_code(model.OperatorCodes(i)) for i in range(len(ops))]
     if any(custom_codes):
         _custom_ops(info, model, subgraphs, custom_codes, budget)

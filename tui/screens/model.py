@@ -92,7 +92,7 @@ class ModelScreen(ModelLoading):
             with TabPane("7 Inference", id="inference"):
                 state = ModelScreenState
                 yield InferenceTab(stable_display=stable, id="inference-tab").data_bind(
-                    state.loaded, state.devices, state.result, state.run_error
+                    state.loaded, state.devices, state.result, state.run_error, state.info
                 )
         yield LoadStatus(id="load-status").data_bind(state=ModelScreenState.load_state)
         yield Footer(compact=True)

@@ -15,6 +15,8 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui.errors import TfscopeError
+from tui.formats.card_report import output_labels, top5_text
+from tui.formats.model_info import ModelInfo
 from tui.formatting import format_shape
 from tui.runtime.inputs import source_from_text
 from tui.runtime.protocol import Devices, InputSource, Loaded, RunRequest, RunResult, RuntimeSignature
@@ -44,6 +46,8 @@ class InferenceTab(VerticalScroll, can_focus=False):
     """The last run's outputs."""
     run_error: reactive[TfscopeError | None] = reactive(None)
     """Why the last run could not run, until the next one does."""
+    info: reactive[ModelInfo | None] = reactive(None)
+    """The model as read: its metadata's label files name the top-5 classes."""
 
     def __init__(self, *, stable_display: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -67,7 +71,8 @@ class InferenceTab(VerticalScroll, can_focus=False):
         if self.run_error is not None:
             results.update(error_text(self.run_error, "\n"))
         elif self.result is not None:
-            results.update(results_view(self.result, self.stable_display))
+            labels = output_labels(self.info.card if self.info else None, list(self.result.outputs))
+            results.update(results_view(self.result, self.stable_display, labels))
         else:
             results.update("")
 
@@ -264,7 +269,7 @@ class FieldInput(Input):
         """(signature, "value:<input>" or "shape:<input>")."""
 
 
-def results_view(result: RunResult, stable: bool) -> RenderableType:
+def results_view(result: RunResult, stable: bool, labels: dict[str, tuple[str, ...]] | None = None) -> RenderableType:
     """A run's outputs: shape, dtype, range, NaN/Inf, first values, top-5 and a histogram each."""
     t = result.timings
     parts: list[RenderableType] = []
@@ -290,7 +295,7 @@ def results_view(result: RunResult, stable: bool) -> RenderableType:
             table.add_row("NaN / Inf", Text(f"{stats.nan} / {stats.inf}", style="bold red" if bad else ""))
         table.add_row("first values", ", ".join(_value(v) for v in stats.preview))
         if stats.top5:
-            table.add_row("top-5", ", ".join(f"{c}: {score:.4f}" for c, score in stats.top5))
+            table.add_row("top-5", top5_text(stats.top5, (labels or {}).get(name, ())))
         if stats.histogram:
             counts, edges = stats.histogram
             peak = max(counts) or 1

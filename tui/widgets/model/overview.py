@@ -12,8 +12,9 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tui.errors import TfscopeError
+from tui.formats.card_report import file_text, note_text
 from tui.formats.kinds import ArtifactKind
-from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, Finding, ModelInfo
+from tui.formats.model_info import AT_LOAD, NOT_REACHABLE, Finding, ModelCard, ModelInfo
 from tui.formats.report import CAPABILITY_WORDS, load_verdict
 from tui.formatting import format_size, printable
 from tui.widgets.error_text import error_text
@@ -85,6 +86,8 @@ class OverviewTab(VerticalScroll):
                 table.add_row(label, value)
         if info.assets:
             table.add_row("Assets", ", ".join(info.assets))
+        if info.card is not None:
+            card_rows(table, info.card)
         if info.bytes_read is not None and not self.stable_display:
             share = f" ({100 * info.bytes_read / info.size:.1f}% of it)" if info.size else ""
             table.add_row("Read to show this", f"{format_size(info.bytes_read)} in {info.requests} requests{share}")
@@ -97,6 +100,22 @@ class OverviewTab(VerticalScroll):
         if not info.findings:
             return Group(table, Text(""), files)
         return Group(table, Text(""), findings_list(info.findings), Text(""), files)
+
+
+def card_rows(table: Table, card: ModelCard) -> None:
+    """What the model's metadata says: name and version, author, license, each tensor, its files."""
+    named = " ".join(filter(None, [card.name, card.version]))
+    for label, value in (("Model name", named), ("Author", card.author), ("License", card.license),
+                         ("Description", card.description)):  # fmt: skip
+        if value:
+            table.add_row(label, Text(printable(value)))
+    for side, notes in (("Input", card.inputs), ("Output", card.outputs)):
+        for note in notes:
+            table.add_row(f"{side} {printable(note.name)}", Text(note_text(note)))
+    for f in card.files:
+        table.add_row("Attached", Text(file_text(f)))
+    if card.problem:
+        table.add_row("Metadata", Text(card.problem, style="yellow"))
 
 
 def ordered_findings(findings: list[Finding]) -> list[Finding]:

@@ -1,0 +1,171 @@
+"""TFLite Metadata: what a `.tflite` says about itself (name, author, license, what each tensor holds, how
+to normalize it, its label file), read without TensorFlow.
+
+The metadata is a second flatbuffer (identifier "M001") in the model buffer named TFLITE_METADATA; its
+associated files (labels, vocabularies) are a zip appended after the model. The accessors come from the
+schema's own `metadata_schema.fbs` (vendored from MediaPipe, which maintains it now), compiled by flatc
+(`make schemas`): tflite-support, which used to ship them, pins protobuf < 4 and cannot install beside
+TensorFlow 2.21, and MediaPipe's copy costs a 3 s import of MediaPipe and OpenCV.
+
+Metadata is written by anyone: every count is capped, every string cut, and a damaged or crafted one
+leaves a `problem` on the card, never a failed read of the model itself.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+from tui.formats.model_info import AttachedFile, ModelCard, TensorNote
+
+METADATA_NAME = b"TFLITE_METADATA"
+METADATA_IDENTIFIER = b"M001"
+MAX_TENSORS = 1024
+MAX_FILES = 64
+MAX_VALUES = 4096
+"""Normalization means and stds: one per channel; more is crafted."""
+MAX_TEXT = 4000
+"""Characters kept of a name, description or license (a license can be long; a crafted one longer)."""
+MAX_LABELS = 100_000
+MAX_LABEL_BYTES = 4 * 1024 * 1024
+"""Read of a label file at most: an ImageNet label list is 20 KB; a zip bomb is not read past this."""
+FILE_KINDS = {0: "file", 1: "descriptions", 2: "labels", 3: "value labels", 4: "score calibration",
+              5: "vocabulary", 6: "index"}  # fmt: skip
+"""AssociatedFileType, as people say it; `labels` is TENSOR_AXIS_LABELS (one class name per line)."""
+
+
+def read_card(model: Any, data: bytes) -> ModelCard | None:
+    """The card of a parsed `tflite.Model` over `data`; None when it carries no metadata."""
+    raw = _metadata_buffer(model, data)
+    if raw is None:
+        return None
+    if len(raw) < 8 or raw[4:8] != METADATA_IDENTIFIER:
+        return ModelCard(problem="its TFLITE_METADATA buffer is not a metadata flatbuffer (no M001 identifier)")
+    attached = _attached(data)
+    try:
+        card = _card(raw, attached)
+    except Exception as exc:  # a damaged flatbuffer fails anywhere inside the generated accessors
+        return ModelCard(problem=f"its metadata is damaged ({type(exc).__name__})")
+    return with_labels(card, data)
+
+
+def _metadata_buffer(model: Any, data: bytes) -> bytes | None:
+    for i in range(min(model.MetadataLength(), MAX_FILES)):
+        entry = model.Metadata(i)
+        if entry.Name() != METADATA_NAME:
+            continue
+        index = entry.Buffer()
+        if not 0 <= index < model.BuffersLength():
+            return b""
+        buffer = model.Buffers(index)
+        if buffer.Offset() > 1:  # a model over 2 GB keeps its buffers after the flatbuffer
+            start, size = buffer.Offset(), buffer.Size()
+            return data[start : start + size] if start + size <= len(data) else b""
+        return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+    return None
+
+
+def _attached(data: bytes) -> dict[str, int]:
+    """Names and sizes in the zip after the flatbuffer (none when there is no zip)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {i.filename: i.file_size for i in archive.infolist()[: MAX_FILES * 4]}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return {}
+
+
+def read_labels(data: bytes, name: str) -> tuple[str, ...]:
+    """The class names in the attached file `name`: one per line, at most MAX_LABELS, read up to MAX_LABEL_BYTES."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(name) as f:
+            text = f.read(MAX_LABEL_BYTES).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return ()  # damaged, encrypted, or compressed in a way zipfile refuses
+    return tuple(line.strip()[:200] for line in text.splitlines()[:MAX_LABELS])
+
+
+def _card(raw: bytes, attached: dict[str, int]) -> ModelCard:
+    from tui.formats.schemas import metadata_schema_generated as schema
+
+    root = schema.ModelMetadata.GetRootAs(raw, 0)  # type: ignore[no-untyped-call]
+    inputs: tuple[TensorNote, ...] = ()
+    outputs: tuple[TensorNote, ...] = ()
+    files = _files(root, attached)
+    if root.SubgraphMetadataLength():
+        subgraph = root.SubgraphMetadata(0)
+        inputs = tuple(_note(subgraph.InputTensorMetadata(i), attached, schema)
+                       for i in range(min(subgraph.InputTensorMetadataLength(), MAX_TENSORS)))  # fmt: skip
+        outputs = tuple(_note(subgraph.OutputTensorMetadata(i), attached, schema)
+                        for i in range(min(subgraph.OutputTensorMetadataLength(), MAX_TENSORS)))  # fmt: skip
+        files += _files(subgraph, attached)
+    return ModelCard(_text(root.Name()), _text(root.Description()), _text(root.Version()), _text(root.Author()),
+                     _text(root.License()), _text(root.MinParserVersion()), inputs, outputs, files)  # fmt: skip
+
+
+def _note(tensor: Any, attached: dict[str, int], schema: Any) -> TensorNote:
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    for k in range(min(tensor.ProcessUnitsLength(), MAX_FILES)):
+        unit = tensor.ProcessUnits(k)
+        if unit.OptionsType() == schema.ProcessUnitOptions.NormalizationOptions:
+            options = schema.NormalizationOptions()
+            table = unit.Options()
+            options.Init(table.Bytes, table.Pos)
+            mean = tuple(float(options.Mean(i)) for i in range(min(options.MeanLength(), MAX_VALUES)))
+            std = tuple(float(options.Std(i)) for i in range(min(options.StdLength(), MAX_VALUES)))
+    content, value_range = _content(tensor.Content(), schema)
+    return TensorNote(_text(tensor.Name()), _text(tensor.Description()), content, mean, std, value_range,
+                      _files(tensor, attached))  # fmt: skip
+
+
+def _content(content: Any, schema: Any) -> tuple[str, tuple[int, int] | None]:
+    """What the tensor holds, in words, and the range of dimensions it spans (ValueRange)."""
+    if content is None:
+        return "", None
+    kind, table = content.ContentPropertiesType(), content.ContentProperties()
+    value_range = content.Range()
+    span = (int(value_range.Min()), int(value_range.Max())) if value_range is not None else None
+    kinds = schema.ContentProperties
+    if table is None or kind == kinds.NONE:
+        return "", span
+    if kind == kinds.ImageProperties:
+        image = schema.ImageProperties()
+        image.Init(table.Bytes, table.Pos)
+        color = {1: "RGB", 2: "grayscale"}.get(image.ColorSpace(), "")
+        size = image.DefaultSize()
+        dims = f" {size.Width()}x{size.Height()}" if size is not None and size.Width() else ""
+        return " ".join(filter(None, ["image", color])) + dims, span
+    if kind == kinds.AudioProperties:
+        audio = schema.AudioProperties()
+        audio.Init(table.Bytes, table.Pos)
+        channels = audio.Channels()
+        return f"audio {audio.SampleRate()} Hz, {channels} channel" + ("s" if channels != 1 else ""), span
+    if kind == kinds.BoundingBoxProperties:
+        return "bounding boxes", span
+    return "feature", span
+
+
+def _files(owner: Any, attached: dict[str, int]) -> tuple[AttachedFile, ...]:
+    out = []
+    for i in range(min(owner.AssociatedFilesLength(), MAX_FILES)):
+        f = owner.AssociatedFiles(i)
+        name = _text(f.Name())
+        out.append(AttachedFile(name, FILE_KINDS.get(f.Type(), "file"), attached.get(name), _text(f.Description()),
+                                _text(f.Locale())))  # fmt: skip
+    return tuple(out)
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode("utf-8", errors="replace")[:MAX_TEXT] if value else ""
+
+
+def with_labels(card: ModelCard, data: bytes) -> ModelCard:
+    """The card with each output's class names read from its attached `labels` file."""
+    from dataclasses import replace
+
+    outputs = []
+    for note in card.outputs:
+        label_file = next((f for f in note.files if f.kind == "labels" and f.size is not None), None)
+        outputs.append(replace(note, labels=read_labels(data, label_file.name)) if label_file else note)
+    return replace(card, outputs=tuple(outputs))
