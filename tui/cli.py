@@ -146,11 +146,15 @@ def add_input_options(parser: argparse.ArgumentParser, default_source: str) -> N
     group = parser.add_argument_group("inference")
     group.add_argument("--signature", help="signature to run (default: serving_default, or the model's call)")
     group.add_argument("--input", action="append", default=[], metavar="NAME=VALUE",
-                       help="zeros|ones|random|uniform|normal|FILE.npy|FILE.npz[:KEY]|JSON|text "
+                       help="zeros|ones|random|uniform|normal|FILE.npy|FILE.npz[:KEY]|JSON|text|"
+                       "PICTURE (.jpg .png .bmp .gif)|CLIP.wav "
                        f"(repeatable; default {default_source})")  # fmt: skip
     group.add_argument("--shape", action="append", default=[], metavar="NAME=D,D,...",
                        help="shape for an input with unknown dims (default: unknown dims are 1)")  # fmt: skip
     group.add_argument("--device", help="device to run on, e.g. /GPU:0 (default: TensorFlow's choice)")
+    group.add_argument("--normalize", choices=["0..1", "-1..1", "imagenet", "raw"],
+                       help="how a picture's 0..255 pixels are scaled for a float input (default: as the model's "
+                       "metadata says, else 0..1 with a warning)")  # fmt: skip
     group.add_argument("--max-input-mb", type=positive, default=MAX_INPUT_BYTES // 1_000_000,
                        help="the most one input may take, made or read, in MB (default %(default)s)")  # fmt: skip
 

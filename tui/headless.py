@@ -220,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
     from tui.formats.inspect import inspect_model
     from tui.launch import open_cache, open_stores
     from tui.runtime.host import RuntimeHost
-    from tui.runtime.preflight import check_findings, check_run
+    from tui.runtime.media import with_media_settings
+    from tui.runtime.preflight import check_findings, check_run, runnable_inputs
     from tui.runtime.protocol import RunRequest
     from tui.runtime.session import load_model
     from tui.storage import parse_location
@@ -239,6 +240,9 @@ def run(args: argparse.Namespace) -> int:
         limit = args.max_input_mb * 1_000_000
         signature = check_run(info, args.signature, inputs, limit)  # before TensorFlow's 2.5 s, not after
         inputs = {name: fetched(name, source, stores, inputs_dir, limit) for name, source in inputs.items()}
+        inputs, notes = with_media_settings(info.card, inputs, args.normalize, runnable_inputs(info, signature))
+        for note in notes:
+            print(f"tfscope: {note}.", file=sys.stderr)
         location = info.location  # a folder named without its slash resolves to the folder
         cache = open_cache(settings)
         host = RuntimeHost()
@@ -323,11 +327,13 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
     """A gs:// .npy/.npz input downloaded into `downloads` (a temporary folder the caller removes),
     refused over `max_bytes` before a byte is written (and never more than its listed size), then its
     array headers checked as a local file's are, before TensorFlow starts."""
-    if source.source != "npy" or not source.path or not source.path.startswith("gs://"):
+    if source.source not in ("npy", "image", "audio") or not source.path or not source.path.startswith("gs://"):
         return source
     from dataclasses import replace
 
-    from tui.runtime.inputs import InputError, measure_npy
+    from tui.runtime.input_error import InputError
+    from tui.runtime.inputs import measure_npy
+    from tui.runtime.media import measure_image, measure_wav
     from tui.storage import parse_location
     from tui.storage.local_paths import safe_file_name
 
@@ -339,7 +345,12 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
         raise TfscopeError(f"input '{name}': {error.detail}", "Give a smaller file, or raise the limit "
                            "with --max-input-mb.", title="Bad input") from error  # fmt: skip
     try:
-        measure_npy(name, str(dest), source.key, max_bytes)
+        if source.source == "image":
+            measure_image(name, str(dest), max_bytes)
+        elif source.source == "audio":
+            measure_wav(name, str(dest), max_bytes)
+        else:
+            measure_npy(name, str(dest), source.key, max_bytes)
     except InputError as error:  # named by its gs:// location, not the temporary copy's path
         raise TfscopeError(str(error).replace(str(dest), source.path) + ".", "Fix that input.",
                            title="Bad input") from error  # fmt: skip

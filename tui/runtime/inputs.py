@@ -1,4 +1,5 @@
-"""Inference inputs from what the user asked for: zeros, ones, seeded random, JSON data, .npy files, text.
+"""Inference inputs from what the user asked for: zeros, ones, seeded random, JSON data, .npy files, text,
+pictures and clips (runtime/media.py).
 
 JSON is parsed as data (json.loads), never evaluated; .npy/.npz files load with allow_pickle=False.
 Every input is measured before it is made (declared shape x dtype, a .npy header, an .npz member's
@@ -15,14 +16,14 @@ import zipfile
 from typing import Any
 
 from tui.formatting import format_shape, format_size
+from tui.runtime.input_error import InputError
 from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+AUDIO_SUFFIXES = (".wav",)
+"""What `source_from_text` takes for a picture or a clip (decoded by runtime/media.py)."""
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
-
-
-class InputError(ValueError):
-    """An input that cannot be made or does not fit its spec; the message names the input."""
 
 
 def make_input(spec: dict[str, Any], source: dict[str, Any], max_bytes: int = MAX_INPUT_BYTES) -> Any:
@@ -70,6 +71,10 @@ def _make(spec: dict[str, Any], source: dict[str, Any], max_bytes: int) -> Any:
         value = value.astype(numpy_dtype)
     elif kind == "npy":
         value = _load_npy(name, source["path"], source.get("key"), max_bytes)
+    elif kind in ("image", "audio"):
+        from tui.runtime.media import audio_input, image_input
+
+        value = (image_input if kind == "image" else audio_input)(spec, source, max_bytes)
     elif kind == "text":
         raise InputError(
             f"input '{name}' ({spec['dtype']}): '{source.get('value', '')}' is not a value tfscope "
@@ -248,6 +253,10 @@ def source_from_text(typed: str) -> InputSource:
         return InputSource("npy", path=path + ".npz", key=key)
     if value.endswith((".npy", ".npz")):
         return InputSource("npy", path=value)
+    if value.lower().endswith(IMAGE_SUFFIXES):
+        return InputSource("image", path=value)
+    if value.lower().endswith(AUDIO_SUFFIXES):
+        return InputSource("audio", path=value)
     if value[:1] in "[{-0123456789":
         return InputSource("json", value=value)
     return InputSource("text", value=typed)

@@ -13,13 +13,18 @@ from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import DTYPE_BYTES, ModelInfo, Shape
 from tui.formats.report import finding_lines
 from tui.formatting import format_shape
-from tui.runtime.inputs import InputError, check_json, fits_limit, measure_npy
+from tui.runtime.input_error import InputError
+from tui.runtime.inputs import check_json, fits_limit, measure_npy
+from tui.runtime.media import measure_image, measure_wav
 from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 
 KERAS_CALL = "call"
 """The one thing a Keras model runs: the runtime calls the model (runners.KerasRunner)."""
 GENERATED = {"zeros", "ones", "random", "uniform", "normal"}
-SOURCES = "zeros, ones, random, uniform, normal, JSON data like [[1, 2]], FILE.npy or FILE.npz:KEY"
+SOURCES = (
+    "zeros, ones, random, uniform, normal, JSON data like [[1, 2]], FILE.npy, FILE.npz:KEY, a picture "
+    "(.jpg, .png, .bmp, .gif) or a clip (.wav)"
+)
 
 
 class FindingsRefusedError(TfscopeError):
@@ -57,6 +62,11 @@ def runnable(info: ModelInfo) -> dict[str, list[Expected] | None]:
         return {KERAS_CALL: inputs or None}
     found = {s.name: [Expected(t.name, t.dtype, t.shape) for t in s.inputs] for s in info.signatures}
     return {name: found[name] for name in signature_order(found)}
+
+
+def runnable_inputs(info: ModelInfo, signature: str) -> list[str]:
+    """The names of `signature`'s inputs as the runtime names them (empty where only TensorFlow can tell)."""
+    return [e.name for e in runnable(info).get(signature) or []]
 
 
 def signature_order(names: Iterable[str]) -> list[str]:
@@ -110,8 +120,13 @@ def _check_size(spec: Expected, source: InputSource, max_bytes: int) -> None:
     dtype, a local .npy/.npz file's array headers, JSON data's form."""
     if source.source == "json" and source.value is not None:
         check_json(spec.name, source.value, strings=spec.dtype == "string")
-    if source.source == "npy" and source.path and not source.path.startswith("gs://"):
+    local = source.path is not None and not source.path.startswith("gs://")
+    if source.source == "npy" and source.path and local:
         measure_npy(spec.name, source.path, source.key, max_bytes)
+    if source.source == "image" and source.path and local:
+        measure_image(spec.name, source.path, max_bytes)
+    if source.source == "audio" and source.path and local:
+        measure_wav(spec.name, source.path, max_bytes)
     shape = source.shape or (None if spec.shape is None else tuple(1 if d is None else d for d in spec.shape))
     if source.source in GENERATED and shape is not None and spec.dtype in DTYPE_BYTES:
         fits_limit(spec.name, shape, DTYPE_BYTES[spec.dtype], max_bytes)
@@ -122,7 +137,7 @@ def _check_source(spec: Expected, source: InputSource) -> None:
     if source.source == "text" and spec.dtype != "string":
         raise TfscopeError(f"input '{name}' ({spec.dtype}): '{source.value}' is not a value tfscope knows.",
                            f"Give one of: {SOURCES}.", title="Bad input")  # fmt: skip
-    local = source.source == "npy" and source.path and not source.path.startswith("gs://")
+    local = source.source in ("npy", "image", "audio") and source.path and not source.path.startswith("gs://")
     if local and not os.path.isfile(str(source.path)):
         raise TfscopeError(f"input '{name}': there is no file {source.path}.",
                            "Check the path (it is read from this machine).", title="Bad input")  # fmt: skip

@@ -152,12 +152,20 @@ class InputSource:
     key: str | None = None
     shape: tuple[int, ...] | None = None
     seed: int = 0
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    """A picture's normalization: the model gets (pixel - mean) / std (see runtime/media.py)."""
+    rate: int | None = None
+    """The sample rate a clip is resampled to (what the model declares)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "seed": self.seed}
-        for key in ("value", "path", "key"):
+        for key in ("value", "path", "key", "rate"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        for key in ("mean", "std"):
+            if getattr(self, key) is not None:
+                out[key] = list(getattr(self, key))
         if self.shape is not None:
             out["shape"] = list(self.shape)
         return out

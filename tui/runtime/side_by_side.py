@@ -16,7 +16,8 @@ from typing import Any
 from tui.errors import TfscopeError
 from tui.formats.model_info import ModelInfo
 from tui.runtime.host import RuntimeHost
-from tui.runtime.inputs import InputError, make_input
+from tui.runtime.input_error import InputError
+from tui.runtime.inputs import make_input
 from tui.runtime.preflight import check_run, runnable
 from tui.runtime.protocol import InputSource, InputSpec, RunRequest, RunResult
 from tui.runtime.session import load_model

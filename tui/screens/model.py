@@ -156,6 +156,7 @@ class ModelScreen(ModelLoading):
         except ValueError as error:
             self.run_error = TfscopeError(str(error), "Correct it in the form, then run again.", title="Bad input")
             return
+        request = self._with_media_settings(request)
         flagged = flagged_ops(self.info.ops) if self.info.kind is ArtifactKind.SAVED_MODEL else {}
         if flagged and not self._risk_accepted:
             listed = ", ".join(f"{op} ({why})" for op, why in flagged.items())
@@ -168,6 +169,21 @@ class ModelScreen(ModelLoading):
             self.app.push_screen(ConfirmScreen("Run a graph that touches files or calls Python?", listed), answered)
             return
         self._start_run(request, save)
+
+    def _with_media_settings(self, request: RunRequest) -> RunRequest:
+        """Pictures normalized and clips resampled as the model's metadata says (else 0..1, with a notice)."""
+        from dataclasses import replace
+
+        from tui.runtime.media import with_media_settings
+
+        signature = (
+            next((s for s in self.loaded.signatures if s.name == request.signature), None) if self.loaded else None
+        )
+        known = [i.name for i in signature.inputs] if signature else []
+        inputs, notes = with_media_settings(self.info.card if self.info else None, request.inputs, None, known)
+        for note in notes:
+            self.notify(note + ".", timeout=6, markup=False)
+        return replace(request, inputs=inputs)
 
     def _start_run(self, request: RunRequest, save: bool) -> None:
         if save:

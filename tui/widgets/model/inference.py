@@ -21,8 +21,9 @@ from tui.formatting import format_shape
 from tui.runtime.inputs import source_from_text
 from tui.runtime.protocol import Devices, InputSource, Loaded, RunRequest, RunResult, RuntimeSignature
 from tui.widgets.error_text import error_text
+from tui.widgets.path_suggester import PathSuggester
 
-SOURCE_HINT = "zeros | ones | random | uniform | [JSON] | file.npy | file.npz:key | text"
+SOURCE_HINT = "zeros | ones | random | uniform | [JSON] | file.npy | file.npz:key | picture.jpg | clip.wav | text"
 AUTO_DEVICE = "auto"
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -254,7 +255,8 @@ class InputRows(Vertical):
             with Horizontal(classes="form-row input-row"):
                 key = (signature.name, f"value:{spec.name}")
                 value = self.typed.get(key, "a fine day" if spec.dtype == "string" else "random")
-                yield FieldInput(key, value, placeholder=SOURCE_HINT, id=f"value-{i}", classes="value", compact=True)
+                yield FieldInput(key, value, placeholder=SOURCE_HINT, id=f"value-{i}", classes="value", compact=True,
+                                 suggester=PathSuggester())  # fmt: skip
                 key = (signature.name, f"shape:{spec.name}")
                 yield FieldInput(key, self.typed.get(key, default), placeholder="shape, e.g. 1,224,3", id=f"shape-{i}",
                                  classes="shape", compact=True)  # fmt: skip
