@@ -47,6 +47,10 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
             return {"probs": tf.nn.softmax(tf.matmul(tf.reshape(image, [1, -1]), self.w))}
 
     _save(Classifier(), root / "classifier", tf.TensorSpec([1, 8, 8, 3], tf.float32, name="image"))
+    (root / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    labelled = Classifier()
+    labelled.labels = tf.saved_model.Asset(str(root / "labels.txt"))  # saved as assets/labels.txt
+    _save(labelled, root / "labelled", tf.TensorSpec([1, 8, 8, 3], tf.float32, name="image"))
     tflite = bytes(tf.lite.TFLiteConverter.from_saved_model(str(root / "classifier")).convert())
     label_file = ("labels.txt", schema.AssociatedFileType.TENSOR_AXIS_LABELS)
     card = Card(inputs=[Tensor("image", image=(8, 8), mean=[127.5], std=[127.5])],
@@ -111,7 +115,7 @@ def test_no_declared_normalization_warns_and_a_preset_is_taken(models: Path) -> 
 def test_every_picture_format_decodes(models: Path, suffix: str) -> None:
     done = tfscope_run(str(models / "classifier.tflite"), "--input", f"image={models / f'picture.{suffix}'}", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["outputs"]["probs"]["top5_labels"][0] in LABELS
+    assert json.loads(done.stdout)["outputs"]["probs"]["top5"][0]["label"] in LABELS
 
 
 def test_a_picture_in_the_bucket(models: Path, uploader: Uploader, tmp_path: Path) -> None:
@@ -187,3 +191,15 @@ def test_a_clip_resampled_to_the_declared_rate_and_padded(models: Path, tmp_path
     _wav(tmp_path / "eight_bit.wav", samples, 8000, width=1)
     refused = tfscope_run(str(models / "echo.tflite"), "--input", f"clip={tmp_path / 'eight_bit.wav'}")
     assert refused.returncode == 1 and "tfscope decodes 16-bit PCM WAV" in refused.stderr
+
+
+def test_a_savedmodels_label_asset_names_the_top5(models: Path, uploader: Uploader, tmp_path: Path) -> None:
+    uploader.put_tree(models / "labelled", "labelled/")
+    done = tfscope_run(f"{uploader.uri}labelled/", "--input", f"image={models / 'picture.png'}", "--json",
+                       "--cache-dir", str(tmp_path / "cache"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    output = json.loads(done.stdout)["outputs"]["probs"]
+    assert [e["label"] for e in output["top5"]] == [LABELS[e["class"]] for e in output["top5"]]
+    plain = json.loads(tfscope_run(str(models / "classifier"), "--input", f"image={models / 'picture.png'}",
+                                   "--json").stdout)  # fmt: skip
+    assert all("label" not in e for e in plain["outputs"]["probs"]["top5"])  # no label file: numbers only

@@ -218,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
     """`tfscope run`: check the request against the metadata, load, run, print per-output stats and timings."""
     from tui.formats.card_report import output_labels
     from tui.formats.inspect import inspect_model
+    from tui.formats.labels import label_asset
     from tui.launch import open_cache, open_stores
     from tui.runtime.host import RuntimeHost
     from tui.runtime.media import with_media_settings
@@ -250,7 +251,9 @@ def run(args: argparse.Namespace) -> int:
                             needs=info.needs)  # fmt: skip
         for note in load_notes(loaded.skipped, loaded.repaired):
             print(f"tfscope: {note}", file=sys.stderr)
-        given_labels = read_label_file(stores, args.labels) if args.labels else None  # before TensorFlow starts
+        asset = label_asset(info)  # a SavedModel's assets/labels.txt names classes unless --labels does
+        label_path = args.labels or (f"{info.location.as_dir().uri}assets/{asset}" if asset else None)
+        given_labels = read_label_file(stores, label_path) if label_path else None  # before TensorFlow starts
         result = host.run(RunRequest(signature, inputs, args.device, args.repeat, max_input_bytes=limit))
         labels = output_labels(info.card, list(result.outputs))
         if given_labels is not None:  # --labels names the classes of every [batch, classes] output
@@ -265,9 +268,9 @@ def run(args: argparse.Namespace) -> int:
             cache.close()
     if args.json:
         report = {**result.to_json(), "uri": location.uri}
-        for name, names in labels.items():  # each top-5 class's label, beside its [class, score]
-            top5 = result.outputs[name].top5
-            report["outputs"][name]["top5_labels"] = [names[c] if 0 <= c < len(names) else None for c, _ in top5]
+        for name, names in labels.items():  # each top-5 class's label, beside its class and score
+            for entry in report["outputs"][name].get("top5", []):
+                entry["label"] = names[entry["class"]] if 0 <= entry["class"] < len(names) else None
         print_output(json.dumps(report, indent=2))
     else:
         print_output(format_run(result, labels))
@@ -359,12 +362,11 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
 
 def read_label_file(stores: Stores, path: str) -> tuple[str, ...]:
     """`--labels FILE` (local or gs://): one class name per line, read up to the label-file bound."""
-    from tui.formats.tflite_metadata import MAX_LABEL_BYTES, MAX_LABELS
+    from tui.formats.labels import MAX_LABEL_BYTES, label_lines
     from tui.storage import parse_location
 
     location = parse_location(path)
-    data = stores.for_location(location).read_range(location, 0, MAX_LABEL_BYTES)
-    return tuple(line.strip()[:200] for line in data.decode("utf-8", errors="replace").splitlines()[:MAX_LABELS])
+    return label_lines(stores.for_location(location).read_range(location, 0, MAX_LABEL_BYTES))
 
 
 def format_run(result: RunResult, labels: dict[str, tuple[str, ...]] | None = None) -> str:

@@ -17,6 +17,7 @@ import io
 import zipfile
 from typing import Any
 
+from tui.formats.labels import MAX_LABEL_BYTES, label_lines
 from tui.formats.model_info import AttachedFile, ModelCard, TensorNote
 
 METADATA_NAME = b"TFLITE_METADATA"
@@ -27,9 +28,6 @@ MAX_VALUES = 4096
 """Normalization means and stds: one per channel; more is crafted."""
 MAX_TEXT = 4000
 """Characters kept of a name, description or license (a license can be long; a crafted one longer)."""
-MAX_LABELS = 100_000
-MAX_LABEL_BYTES = 4 * 1024 * 1024
-"""Read of a label file at most: an ImageNet label list is 20 KB; a zip bomb is not read past this."""
 FILE_KINDS = {0: "file", 1: "descriptions", 2: "labels", 3: "value labels", 4: "score calibration",
               5: "vocabulary", 6: "index"}  # fmt: skip
 """AssociatedFileType, as people say it; `labels` is TENSOR_AXIS_LABELS (one class name per line)."""
@@ -79,10 +77,9 @@ def read_labels(data: bytes, name: str) -> tuple[str, ...]:
     """The class names in the attached file `name`: one per line, at most MAX_LABELS, read up to MAX_LABEL_BYTES."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(name) as f:
-            text = f.read(MAX_LABEL_BYTES).decode("utf-8", errors="replace")
+            return label_lines(f.read(MAX_LABEL_BYTES))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
         return ()  # damaged, encrypted, or compressed in a way zipfile refuses
-    return tuple(line.strip()[:200] for line in text.splitlines()[:MAX_LABELS])
 
 
 def _card(raw: bytes, attached: dict[str, int]) -> ModelCard:

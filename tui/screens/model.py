@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.errors import TfscopeError
 from tui.formats.kinds import ArtifactKind
+from tui.formats.labels import read_label_asset
 from tui.formats.limits import InspectionCancelled
 from tui.formats.ops import flagged_ops
 from tui.formatting import printable
@@ -50,6 +51,8 @@ class ModelScreen(ModelLoading):
 
     _risk_accepted = False
     """The user agreed to run this graph despite its flagged ops (asked once per model)."""
+    _asset_labels: tuple[str, ...] | None = None
+    """Class names from a SavedModel's label-like asset, read on the first run (None: not read yet)."""
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="model-back", tooltip="Back to the browser (a loaded model stays loaded)"),
@@ -209,6 +212,11 @@ class ModelScreen(ModelLoading):
     @work(thread=True, exclusive=True, exit_on_error=False, group="run", description="run inference")
     def _run(self, request: RunRequest) -> None:
         runtime = self.services.runtime
+        if self.info is not None and self._asset_labels is None:  # once: a SavedModel's assets/labels.txt
+            try:
+                self._asset_labels = read_label_asset(self.services.stores.for_location(self.location), self.info)
+            except TfscopeError:
+                self._asset_labels = ()  # no names, still a run
         try:
             result = runtime.run(request)
         except TfscopeError:
@@ -222,6 +230,7 @@ class ModelScreen(ModelLoading):
 
     @on(InferenceFinished)
     def inference_finished(self, message: InferenceFinished) -> None:
+        self.query_one(InferenceTab).asset_labels = self._asset_labels or ()
         self.result, self.placement, self.run_error = message.result, message.placement, None
         if message.result.saved:
             folder = Path(message.result.saved[0]).parent

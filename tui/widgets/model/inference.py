@@ -54,6 +54,8 @@ class InferenceTab(VerticalScroll, can_focus=False):
         super().__init__(id=id)
         self.stable_display = stable_display
         """Hide timings (snapshot tests and screenshots)."""
+        self.asset_labels: tuple[str, ...] = ()
+        """Class names from a SavedModel's label-like asset, for outputs the metadata names none of."""
 
     def compose(self) -> ComposeResult:
         yield InferenceForm(id="inference-form").data_bind(InferenceTab.loaded, InferenceTab.devices)
@@ -73,6 +75,8 @@ class InferenceTab(VerticalScroll, can_focus=False):
             results.update(error_text(self.run_error, "\n"))
         elif self.result is not None:
             labels = output_labels(self.info.card if self.info else None, list(self.result.outputs))
+            if self.asset_labels:
+                labels = {n: self.asset_labels for n, s in self.result.outputs.items() if s.top5} | labels
             results.update(results_view(self.result, self.stable_display, labels))
         else:
             results.update("")
