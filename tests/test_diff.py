@@ -332,3 +332,27 @@ def test_every_section_across_a_conversion_and_a_quantization(conversions: Path)
     text = tfscope_diff(str(conversions / "float.tflite"), str(conversions / "int8.tflite")).stdout
     assert "  ~ MatMul: float32 (10, 4) -> int8 (10, 4)" in text and "  + QUANTIZE: 1" in text
     assert "versions: no change, 1 same" in text and "layers: no change" in text
+
+
+def test_values_compare_as_equal_where_they_are(tmp_path: Path) -> None:
+    """Equal infinities and equal strings agree; a NaN on one side only is the largest difference."""
+    from tui.runtime.side_by_side import compare_arrays
+
+    same_inf = compare_arrays(np.array([[np.inf, -np.inf, 1.0]]), np.array([[np.inf, -np.inf, 1.0]]))
+    assert (same_inf["max_abs"], same_inf["max_rel"]) == (0.0, 0.0)
+    words = np.array([b"a", b"b"], dtype=object)
+    assert compare_arrays(words, words.copy())["max_abs"] == 0.0
+    assert compare_arrays(words, np.array([b"a", b"c"], dtype=object))["problem"] == "1 of 2 values differ"
+    assert compare_arrays(np.array([1.0, np.nan]), np.array([1.0, 2.0]))["max_abs"] == np.inf
+
+
+def test_version_folders_are_named_by_ascii_digits_only(pairs: Path, tmp_path: Path) -> None:
+    """A folder named '²' or with 40 digits is no version (int() refuses the one, the other is crafted)."""
+    import shutil
+
+    serving = tmp_path / "serving"
+    shutil.copytree(pairs / "serving", serving)
+    (serving / "²").mkdir()
+    (serving / ("9" * 40)).mkdir()
+    done = tfscope_diff(str(serving))
+    assert done.returncode == 1 and f"  B  {serving}/10/  (SavedModel)" in done.stdout, done.stderr

@@ -262,3 +262,20 @@ def test_random_damage_to_the_metadata_is_always_a_card_or_none(models: Path) ->
         slowest = max(slowest, time.monotonic() - began)
         assert info.signatures and info.card is not None
     assert slowest < 2
+
+
+def test_label_lines_end_at_newlines_only() -> None:
+    """A form feed or a Unicode line separator inside a label must not shift the classes after it."""
+    from tui.formats.labels import label_lines
+
+    assert label_lines(b"cat\r\nbig\x0cdog\nbird\xe2\x80\xa8s\nfish\n") == ("cat", "big\x0cdog", "bird\u2028s", "fish")
+    assert label_lines(b"") == () and label_lines(b"one") == ("one",)
+
+
+def test_quantization_rounds_halves_away_from_zero_as_tflite_does() -> None:
+    from tui.runtime.quantization import dequantize, quantize, representable
+
+    q = (0.5, -3)
+    assert quantize(np.array([0.25, -0.25, 0.75, 1000.0, -1000.0]), q, "int8").tolist() == [-2, -4, -1, 127, -128]
+    assert dequantize(np.array([-3, -1], dtype=np.int8), q).tolist() == [0.0, 1.0]
+    assert representable(q, "int8") == (-62.5, 65.0)

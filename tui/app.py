@@ -109,10 +109,10 @@ class TfscopeApp(App[None]):
                     markup=False)  # fmt: skip
 
     def on_diff_requested(self, message: DiffRequested) -> None:
-        """`D` on a model screen: the marked model against this one."""
+        """`D`: the marked model (or the version the browser found) against this one."""
         from tui.screens.diff import DiffScreen
 
-        marked = self.browser.marked
+        marked = message.against or self.browser.marked
         if marked is None or marked == message.location:
             self.notify("Mark a model with m first (in the browser or on its screen), then press D on the other.",
                         severity="warning", timeout=4)  # fmt: skip

@@ -105,7 +105,7 @@ def build_diff_parser() -> argparse.ArgumentParser:
                         "their outputs")  # fmt: skip
     add_input_options(parser, default_source="random")
     parser.add_argument("--seed", type=non_negative, default=0, help="seed of random inputs (default 0)")
-    parser.add_argument("--tolerance", type=float, default=1e-5,
+    parser.add_argument("--tolerance", type=tolerance, default=1e-5,
                         help="outputs agree when no value differs by more than this (default %(default)g)")  # fmt: skip
     return parser
 
@@ -163,6 +163,17 @@ def build_devices_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tfscope devices", description="List TensorFlow's devices.")
     parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def tolerance(text: str) -> float:
+    """An argparse type: a finite number of 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of 0 or more")
+    return value
 
 
 def positive(text: str) -> int:

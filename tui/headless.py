@@ -4,6 +4,7 @@ one line on stderr and exit code 1: the error, and a fix that can be done from a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -93,7 +94,8 @@ def _diff_run(args: argparse.Namespace, stores: Stores, infos: tuple[ModelInfo, 
 
     from tui.launch import open_cache
     from tui.runtime.host import RuntimeHost
-    from tui.runtime.preflight import check_findings, check_run
+    from tui.runtime.media import with_media_settings
+    from tui.runtime.preflight import check_findings, check_run, runnable_inputs
     from tui.runtime.side_by_side import run_side_by_side
     from tui.storage.scratch import make_temp_dir, remove_temp_dir
 
@@ -107,8 +109,12 @@ def _diff_run(args: argparse.Namespace, stores: Stores, infos: tuple[ModelInfo, 
         inputs = parse_inputs(args.input, args.shape)
         valued = {item.partition("=")[0] for item in args.input}
         inputs = {n: s if n in valued else replace(s, source="random") for n, s in inputs.items()}  # --shape alone
-        check_run(infos[0], args.signature, inputs, limit)  # before TensorFlow's seconds, not after
+        signature = check_run(infos[0], args.signature, inputs, limit)  # before TensorFlow's seconds, not after
         inputs = {name: fetched(name, source, stores, folder, limit) for name, source in inputs.items()}
+        known = runnable_inputs(infos[0], signature)
+        inputs, notes = with_media_settings(infos[0].card, inputs, args.normalize, known)
+        for note in notes:
+            print(f"tfscope: {note}.", file=sys.stderr)
         cache = open_cache(settings)
         host = RuntimeHost()
         return run_side_by_side(stores, host, cache, infos, signature=args.signature, inputs=inputs, seed=args.seed,
@@ -218,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     """`tfscope run`: check the request against the metadata, load, run, print per-output stats and timings."""
     from tui.formats.card_report import output_labels
     from tui.formats.inspect import inspect_model
-    from tui.formats.labels import label_asset
+    from tui.formats.labels import read_label_asset
     from tui.launch import open_cache, open_stores
     from tui.runtime.host import RuntimeHost
     from tui.runtime.media import with_media_settings
@@ -244,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
         inputs, notes = with_media_settings(info.card, inputs, args.normalize, runnable_inputs(info, signature))
         for note in notes:
             print(f"tfscope: {note}.", file=sys.stderr)
+        given_labels = read_label_file(stores, args.labels) if args.labels else None  # a bad path: before TF
         location = info.location  # a folder named without its slash resolves to the folder
         cache = open_cache(settings)
         host = RuntimeHost()
@@ -251,9 +258,9 @@ def run(args: argparse.Namespace) -> int:
                             needs=info.needs)  # fmt: skip
         for note in load_notes(loaded.skipped, loaded.repaired):
             print(f"tfscope: {note}", file=sys.stderr)
-        asset = label_asset(info)  # a SavedModel's assets/labels.txt names classes unless --labels does
-        label_path = args.labels or (f"{info.location.as_dir().uri}assets/{asset}" if asset else None)
-        given_labels = read_label_file(stores, label_path) if label_path else None  # before TensorFlow starts
+        if given_labels is None:  # a SavedModel's assets/labels.txt, if it has one; unreadable: numbers only
+            with contextlib.suppress(TfscopeError):
+                given_labels = read_label_asset(stores.for_location(location), info) or None
         result = host.run(RunRequest(signature, inputs, args.device, args.repeat, max_input_bytes=limit))
         labels = output_labels(info.card, list(result.outputs))
         if given_labels is not None:  # --labels names the classes of every [batch, classes] output
@@ -327,16 +334,15 @@ def parse_inputs(values: list[str], shapes: list[str]) -> dict[str, InputSource]
 
 
 def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max_bytes: int) -> InputSource:
-    """A gs:// .npy/.npz input downloaded into `downloads` (a temporary folder the caller removes),
+    """A gs:// .npy/.npz, picture or clip input downloaded into `downloads` (a folder the caller removes),
     refused over `max_bytes` before a byte is written (and never more than its listed size), then its
-    array headers checked as a local file's are, before TensorFlow starts."""
+    headers checked as a local file's are, before TensorFlow starts."""
     if source.source not in ("npy", "image", "audio") or not source.path or not source.path.startswith("gs://"):
         return source
     from dataclasses import replace
 
-    from tui.runtime.input_error import InputError
-    from tui.runtime.inputs import measure_npy
-    from tui.runtime.media import measure_image, measure_wav
+    from tui.runtime.input_checks import InputError
+    from tui.runtime.preflight import measure_file
     from tui.storage import parse_location
     from tui.storage.local_paths import safe_file_name
 
@@ -348,12 +354,7 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
         raise TfscopeError(f"input '{name}': {error.detail}", "Give a smaller file, or raise the limit "
                            "with --max-input-mb.", title="Bad input") from error  # fmt: skip
     try:
-        if source.source == "image":
-            measure_image(name, str(dest), max_bytes)
-        elif source.source == "audio":
-            measure_wav(name, str(dest), max_bytes)
-        else:
-            measure_npy(name, str(dest), source.key, max_bytes)
+        measure_file(name, source, str(dest), max_bytes)
     except InputError as error:  # named by its gs:// location, not the temporary copy's path
         raise TfscopeError(str(error).replace(str(dest), source.path) + ".", "Fix that input.",
                            title="Bad input") from error  # fmt: skip
@@ -362,11 +363,11 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
 
 def read_label_file(stores: Stores, path: str) -> tuple[str, ...]:
     """`--labels FILE` (local or gs://): one class name per line, read up to the label-file bound."""
-    from tui.formats.labels import MAX_LABEL_BYTES, label_lines
+    from tui.formats.labels import read_label_file as read_labels
     from tui.storage import parse_location
 
     location = parse_location(path)
-    return label_lines(stores.for_location(location).read_range(location, 0, MAX_LABEL_BYTES))
+    return read_labels(stores.for_location(location), location)
 
 
 def format_run(result: RunResult, labels: dict[str, tuple[str, ...]] | None = None) -> str:

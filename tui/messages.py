@@ -150,8 +150,10 @@ class ModelMarked(Message):
 
 
 class DiffRequested(Message):
-    """The user asked (`D`) to compare the marked model with the one at `location`."""
+    """The user asked (`D`) to compare the marked model (or `against`, a version found for them) with the
+    one at `location`."""
 
-    def __init__(self, location: Location) -> None:
+    def __init__(self, location: Location, against: Location | None = None) -> None:
         super().__init__()
         self.location = location
+        self.against = against

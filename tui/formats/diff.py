@@ -15,17 +15,40 @@ from tui.formatting import format_shape, format_size
 from tui.storage import Location, Stores
 
 
+def _variables(info: ModelInfo) -> dict[str, str]:
+    """Each variable by its path through the model where a checkpoint key says otherwise (a Keras 3
+    optimizer's keys move between saves), else by its name."""
+    return {v.model_path or v.name: f"{v.dtype} {format_shape(v.shape)}" for v in info.variables}
+
+
 def read_pair(stores: Stores, a: Location, b: Location, cancelled: Callable[[], bool] = lambda: False
               ) -> tuple[ModelInfo, ModelInfo]:  # fmt: skip
     """Both models read at once (two threads): over a distant bucket the diff waits for the slower
     of the two, not their sum."""
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    from concurrent.futures import ThreadPoolExecutor, wait
 
     from tui.formats.inspect import inspect_model
 
+    failed = threading.Event()  # one read failed: the other stops at its next step instead of finishing
+    first: list[BaseException] = []
+
+    def read(location: Location) -> ModelInfo:
+        try:
+            return inspect_model(stores.for_location(location), location,
+                                 cancelled=lambda: failed.is_set() or cancelled())  # fmt: skip
+        except BaseException as error:
+            if not failed.is_set():
+                first.append(error)  # the real failure, not the other read's stop that it caused
+            failed.set()
+            raise
+
     with ThreadPoolExecutor(2, thread_name_prefix="diff-read") as pool:
-        futures = [pool.submit(inspect_model, stores.for_location(loc), loc, cancelled=cancelled) for loc in (a, b)]
-        return futures[0].result(), futures[1].result()
+        futures = [pool.submit(read, loc) for loc in (a, b)]
+        wait(futures)
+    if first:
+        raise first[0]
+    return futures[0].result(), futures[1].result()
 
 
 SECTIONS = ("signatures", "layers", "variables", "parameters", "ops", "versions", "size")
@@ -76,8 +99,8 @@ def diff_models(a: ModelInfo, b: ModelInfo) -> ModelDiff:
         _section("layers", _layers(a), _layers(b)),
         _section(
             "variables",
-            {v.name: f"{v.dtype} {format_shape(v.shape)}" for v in a.variables},
-            {v.name: f"{v.dtype} {format_shape(v.shape)}" for v in b.variables},
+            _variables(a),
+            _variables(b),
         ),  # fmt: skip
         _section("parameters", _parameters(a), _parameters(b)),
         _section("ops", {op: f"{n:,}" for op, n in a.ops.items()}, {op: f"{n:,}" for op, n in b.ops.items()}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import ModelInfo
-from tui.storage import Store, parse_location
+from tui.storage import Location, Store, parse_location
 
 MAX_LABELS = 100_000
 MAX_LABEL_BYTES = 4 * 1024 * 1024
@@ -15,9 +15,20 @@ LABEL_FILE_WORDS = ("label", "class")
 
 
 def label_lines(data: bytes) -> tuple[str, ...]:
-    """Class names, one per line: at most MAX_LABELS, from at most MAX_LABEL_BYTES, each cut at 200 characters."""
+    """Class names, one per line: at most MAX_LABELS, from at most MAX_LABEL_BYTES, each cut at 200 characters.
+
+    Lines end at "\n" (and "\r\n") only: str.splitlines also splits at form feeds and Unicode separators,
+    which would shift every later class by one against TensorFlow's line-per-class reading."""
     text = data[:MAX_LABEL_BYTES].decode("utf-8", errors="replace")
-    return tuple(line.strip()[:200] for line in text.splitlines()[:MAX_LABELS])
+    lines = text.split("\n", MAX_LABELS)[:MAX_LABELS]
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return tuple(line.removesuffix("\r").strip()[:200] for line in lines)
+
+
+def read_label_file(store: Store, location: Location) -> tuple[str, ...]:
+    """The class names in a label file, read up to MAX_LABEL_BYTES."""
+    return label_lines(store.read_range(location, 0, MAX_LABEL_BYTES))
 
 
 def label_asset(info: ModelInfo) -> str | None:
@@ -33,5 +44,4 @@ def read_label_asset(store: Store, info: ModelInfo) -> tuple[str, ...]:
     asset = label_asset(info)
     if asset is None:
         return ()
-    location = parse_location(f"{info.location.as_dir().uri}assets/{asset}")
-    return label_lines(store.read_range(location, 0, MAX_LABEL_BYTES))
+    return read_label_file(store, parse_location(f"{info.location.as_dir().uri}assets/{asset}"))

@@ -14,10 +14,13 @@ leaves a `problem` on the card, never a failed read of the model itself.
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from tui.formats.labels import MAX_LABEL_BYTES, label_lines
+from tui.formats.limits import Budget, InspectionCancelled
 from tui.formats.model_info import AttachedFile, ModelCard, TensorNote
 
 METADATA_NAME = b"TFLITE_METADATA"
@@ -33,18 +36,25 @@ FILE_KINDS = {0: "file", 1: "descriptions", 2: "labels", 3: "value labels", 4: "
 """AssociatedFileType, as people say it; `labels` is TENSOR_AXIS_LABELS (one class name per line)."""
 
 
-def read_card(model: Any, data: bytes) -> ModelCard | None:
+CARD_WORK = 2_000_000
+"""Work units for one card (tensors, process units, files, string bytes / 64): a real card takes hundreds."""
+MAX_LABEL_FILES = 8
+"""Distinct label files read for one card; outputs naming the same file share one read."""
+
+
+def read_card(model: Any, data: bytes, cancelled: Callable[[], bool] = lambda: False) -> ModelCard | None:
     """The card of a parsed `tflite.Model` over `data`; None when it carries no metadata."""
-    raw = _metadata_buffer(model, data)
-    if raw is None:
-        return None
-    if len(raw) < 8 or raw[4:8] != METADATA_IDENTIFIER:
-        return ModelCard(problem="its TFLITE_METADATA buffer is not a metadata flatbuffer (no M001 identifier)")
-    attached = _attached(data)
     try:
-        card = _card(raw, attached)
+        raw = _metadata_buffer(model, data)
+        if raw is None:
+            return None
+        if len(raw) < 8 or raw[4:8] != METADATA_IDENTIFIER:
+            return ModelCard(problem="its TFLITE_METADATA buffer is not a metadata flatbuffer (no M001 identifier)")
+        card = _card(raw, _attached(data), Budget("its metadata", cancelled, work=CARD_WORK))
+    except InspectionCancelled:
+        raise
     except Exception as exc:  # a damaged flatbuffer fails anywhere inside the generated accessors
-        return ModelCard(problem=f"its metadata is damaged ({type(exc).__name__})")
+        return ModelCard(problem=f"its metadata is damaged or crafted ({type(exc).__name__})")
     return with_labels(card, data)
 
 
@@ -65,7 +75,14 @@ def _metadata_buffer(model: Any, data: bytes) -> bytes | None:
 
 
 def _attached(data: bytes) -> dict[str, int]:
-    """Names and sizes in the zip after the flatbuffer (none when there is no zip)."""
+    """Names and sizes in the zip after the flatbuffer (none when there is no zip, or one whose end record
+    claims more entries than a model attaches: zipfile would parse every one)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return {}
+    (entries,) = struct.unpack_from("<H", data, end + 10)
+    if entries > MAX_FILES * 4:  # 0xFFFF (zip64) too: a zip of labels never needs it
+        return {}
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return {i.filename: i.file_size for i in archive.infolist()[: MAX_FILES * 4]}
@@ -82,38 +99,54 @@ def read_labels(data: bytes, name: str) -> tuple[str, ...]:
         return ()  # damaged, encrypted, or compressed in a way zipfile refuses
 
 
-def _card(raw: bytes, attached: dict[str, int]) -> ModelCard:
+def _card(raw: bytes, attached: dict[str, int], budget: Budget) -> ModelCard:
     from tui.formats.schemas import metadata_schema_generated as schema
+
+    def text(value: bytes | None) -> str:
+        budget.spend(1 + len(value or b"") // 64, on="metadata strings")  # a string shared by every table
+        return _text(value)
 
     root = schema.ModelMetadata.GetRootAs(raw, 0)  # type: ignore[no-untyped-call]
     inputs: tuple[TensorNote, ...] = ()
     outputs: tuple[TensorNote, ...] = ()
-    files = _files(root, attached)
+    files = _files(root, attached, text, budget)
     if root.SubgraphMetadataLength():
         subgraph = root.SubgraphMetadata(0)
-        inputs = tuple(_note(subgraph.InputTensorMetadata(i), attached, schema)
+        inputs = tuple(_note(subgraph.InputTensorMetadata(i), attached, schema, text, budget)
                        for i in range(min(subgraph.InputTensorMetadataLength(), MAX_TENSORS)))  # fmt: skip
-        outputs = tuple(_note(subgraph.OutputTensorMetadata(i), attached, schema)
+        outputs = tuple(_note(subgraph.OutputTensorMetadata(i), attached, schema, text, budget)
                         for i in range(min(subgraph.OutputTensorMetadataLength(), MAX_TENSORS)))  # fmt: skip
-        files += _files(subgraph, attached)
-    return ModelCard(_text(root.Name()), _text(root.Description()), _text(root.Version()), _text(root.Author()),
-                     _text(root.License()), _text(root.MinParserVersion()), inputs, outputs, files)  # fmt: skip
+        files += _files(subgraph, attached, text, budget)
+    return ModelCard(text(root.Name()), text(root.Description()), text(root.Version()), text(root.Author()),
+                     text(root.License()), text(root.MinParserVersion()), inputs, outputs, files)  # fmt: skip
 
 
-def _note(tensor: Any, attached: dict[str, int], schema: Any) -> TensorNote:
+Text = Callable[[bytes | None], str]
+
+
+def _note(tensor: Any, attached: dict[str, int], schema: Any, text: Text, budget: Budget) -> TensorNote:
+    budget.spend(1, on="metadata tensors")
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
     for k in range(min(tensor.ProcessUnitsLength(), MAX_FILES)):
+        budget.spend(1, on="metadata process units")
         unit = tensor.ProcessUnits(k)
-        if unit.OptionsType() == schema.ProcessUnitOptions.NormalizationOptions:
+        table = unit.Options()
+        if unit.OptionsType() == schema.ProcessUnitOptions.NormalizationOptions and table is not None:
             options = schema.NormalizationOptions()
-            table = unit.Options()
             options.Init(table.Bytes, table.Pos)
-            mean = tuple(float(options.Mean(i)) for i in range(min(options.MeanLength(), MAX_VALUES)))
-            std = tuple(float(options.Std(i)) for i in range(min(options.StdLength(), MAX_VALUES)))
+            # Views over the buffer, cut to MAX_VALUES: a crafted length allocates nothing.
+            mean = tuple(float(v) for v in _values(options.MeanAsNumpy()))
+            std = tuple(float(v) for v in _values(options.StdAsNumpy()))
+            break  # the first normalization is the one a model applies
     content, value_range = _content(tensor.Content(), schema)
-    return TensorNote(_text(tensor.Name()), _text(tensor.Description()), content, mean, std, value_range,
-                      _files(tensor, attached))  # fmt: skip
+    return TensorNote(text(tensor.Name()), text(tensor.Description()), content, mean, std, value_range,
+                      _files(tensor, attached, text, budget))  # fmt: skip
+
+
+def _values(array: Any) -> Any:
+    """A generated `...AsNumpy()` (0 when the vector is absent), at most MAX_VALUES of it."""
+    return () if isinstance(array, int) else array[:MAX_VALUES]
 
 
 def _content(content: Any, schema: Any) -> tuple[str, tuple[int, int] | None]:
@@ -143,13 +176,14 @@ def _content(content: Any, schema: Any) -> tuple[str, tuple[int, int] | None]:
     return "feature", span
 
 
-def _files(owner: Any, attached: dict[str, int]) -> tuple[AttachedFile, ...]:
+def _files(owner: Any, attached: dict[str, int], text: Text, budget: Budget) -> tuple[AttachedFile, ...]:
     out = []
     for i in range(min(owner.AssociatedFilesLength(), MAX_FILES)):
+        budget.spend(1, on="metadata files")
         f = owner.AssociatedFiles(i)
-        name = _text(f.Name())
-        out.append(AttachedFile(name, FILE_KINDS.get(f.Type(), "file"), attached.get(name), _text(f.Description()),
-                                _text(f.Locale())))  # fmt: skip
+        name = text(f.Name())
+        out.append(AttachedFile(name, FILE_KINDS.get(f.Type(), "file"), attached.get(name), text(f.Description()),
+                                text(f.Locale())))  # fmt: skip
     return tuple(out)
 
 
@@ -162,7 +196,13 @@ def with_labels(card: ModelCard, data: bytes) -> ModelCard:
     from dataclasses import replace
 
     outputs = []
+    read: dict[str, tuple[str, ...]] = {}  # outputs that name one file share one read
     for note in card.outputs:
         label_file = next((f for f in note.files if f.kind == "labels" and f.size is not None), None)
-        outputs.append(replace(note, labels=read_labels(data, label_file.name)) if label_file else note)
+        if label_file is None or (label_file.name not in read and len(read) >= MAX_LABEL_FILES):
+            outputs.append(note)
+            continue
+        if label_file.name not in read:
+            read[label_file.name] = read_labels(data, label_file.name)
+        outputs.append(replace(note, labels=read[label_file.name]))
     return replace(card, outputs=tuple(outputs))

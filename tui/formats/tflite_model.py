@@ -100,7 +100,7 @@ def _fill(info: ModelInfo, data: bytes, budget: Budget) -> None:
     info.ops = dict(histogram.most_common())
     info.signatures = _signatures(model, subgraphs, limit, budget)
     info.variables = _constants(model, subgraphs, limit, budget)
-    info.card = read_card(model, data)
+    info.card = read_card(model, data, budget.cancelled)
     custom_codes = [_custom_code(model.OperatorCodes(i)) for i in range(len(ops))]
     if any(custom_codes):
         _custom_ops(info, model, subgraphs, custom_codes, budget)

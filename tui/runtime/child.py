@@ -18,7 +18,7 @@ import time
 import traceback
 from typing import Any
 
-from tui.runtime.input_error import InputError
+from tui.runtime.input_checks import InputError
 from tui.runtime.inputs import make_input
 from tui.runtime.protocol import LIFELINE_ENV, LOGICAL_CPUS_ENV, MAX_INPUT_BYTES
 from tui.runtime.runners import Failure, Runner, load

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 import zipfile
 from typing import Any
 
 from tui.formatting import format_shape, format_size
-from tui.runtime.input_error import InputError
+from tui.runtime.input_checks import InputError, fits_limit, regular_file
 from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -83,17 +81,6 @@ def _make(spec: dict[str, Any], source: dict[str, Any], max_bytes: int) -> Any:
     else:
         raise InputError(f"input '{name}': unknown value source '{kind}'")
     return _checked(name, spec, value)
-
-
-def fits_limit(name: str, shape: tuple[int, ...], itemsize: int, max_bytes: int) -> None:
-    """Refuse an input of `shape` x `itemsize` bytes over the limit, before anything is allocated."""
-    size = math.prod(shape) * itemsize  # Python ints: a 1e12-element shape does not overflow
-    if size > max_bytes:
-        raise InputError(
-            f"input '{name}' of shape {tuple(shape)} would take {format_size(size)}, more than the "
-            f"{format_size(max_bytes)} limit for one input: give a smaller shape, or raise the limit "
-            "with --max-input-mb"
-        )
 
 
 def _random(rng: Any, shape: tuple[int, ...], dtype: Any, uniform: bool) -> Any:
@@ -167,14 +154,7 @@ def _json_array(name: str, text: str) -> Any:
 
 def measure_npy(name: str, path: str, key: str | None, max_bytes: int) -> None:
     """Read the array header(s) of a .npy or .npz before loading: a regular file, arrays within the limit."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError as exc:
-        raise InputError(f"input '{name}': there is no file {path}") from exc
-    except OSError as exc:
-        raise InputError(f"input '{name}': cannot read {path} ({exc.strerror})") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"input '{name}': {path} is not a regular file (a pipe, device or folder)")
+    regular_file(name, path)
     try:
         with open(path, "rb") as file:
             magic = file.read(len(NPY_MAGIC))

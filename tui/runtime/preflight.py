@@ -13,8 +13,8 @@ from tui.formats.kinds import ArtifactKind
 from tui.formats.model_info import DTYPE_BYTES, ModelInfo, Shape
 from tui.formats.report import finding_lines
 from tui.formatting import format_shape
-from tui.runtime.input_error import InputError
-from tui.runtime.inputs import check_json, fits_limit, measure_npy
+from tui.runtime.input_checks import InputError, fits_limit
+from tui.runtime.inputs import check_json, measure_npy
 from tui.runtime.media import measure_image, measure_wav
 from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 
@@ -64,9 +64,9 @@ def runnable(info: ModelInfo) -> dict[str, list[Expected] | None]:
     return {name: found[name] for name in signature_order(found)}
 
 
-def runnable_inputs(info: ModelInfo, signature: str) -> list[str]:
-    """The names of `signature`'s inputs as the runtime names them (empty where only TensorFlow can tell)."""
-    return [e.name for e in runnable(info).get(signature) or []]
+def runnable_inputs(info: ModelInfo, signature: str) -> dict[str, str]:
+    """`signature`'s inputs as the runtime names them, name -> dtype (empty where only TensorFlow can tell)."""
+    return {e.name: e.dtype for e in runnable(info).get(signature) or []}
 
 
 def signature_order(names: Iterable[str]) -> list[str]:
@@ -120,16 +120,22 @@ def _check_size(spec: Expected, source: InputSource, max_bytes: int) -> None:
     dtype, a local .npy/.npz file's array headers, JSON data's form."""
     if source.source == "json" and source.value is not None:
         check_json(spec.name, source.value, strings=spec.dtype == "string")
-    local = source.path is not None and not source.path.startswith("gs://")
-    if source.source == "npy" and source.path and local:
-        measure_npy(spec.name, source.path, source.key, max_bytes)
-    if source.source == "image" and source.path and local:
-        measure_image(spec.name, source.path, max_bytes)
-    if source.source == "audio" and source.path and local:
-        measure_wav(spec.name, source.path, max_bytes)
+    if source.path is not None and not source.path.startswith("gs://"):
+        measure_file(spec.name, source, source.path, max_bytes)
     shape = source.shape or (None if spec.shape is None else tuple(1 if d is None else d for d in spec.shape))
     if source.source in GENERATED and shape is not None and spec.dtype in DTYPE_BYTES:
         fits_limit(spec.name, shape, DTYPE_BYTES[spec.dtype], max_bytes)
+
+
+def measure_file(name: str, source: InputSource, path: str, max_bytes: int) -> None:
+    """A file input's header read before anything is decoded: a .npy/.npz's arrays, a picture's pixels,
+    a WAV's frames, each within the limit (`path`: the file on this machine, a gs:// input's copy too)."""
+    if source.source == "npy":
+        measure_npy(name, path, source.key, max_bytes)
+    elif source.source == "image":
+        measure_image(name, path, max_bytes)
+    elif source.source == "audio":
+        measure_wav(name, path, max_bytes)
 
 
 def _check_source(spec: Expected, source: InputSource) -> None:

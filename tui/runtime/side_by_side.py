@@ -16,10 +16,11 @@ from typing import Any
 from tui.errors import TfscopeError
 from tui.formats.model_info import ModelInfo
 from tui.runtime.host import RuntimeHost
-from tui.runtime.input_error import InputError
+from tui.runtime.input_checks import InputError
 from tui.runtime.inputs import make_input
 from tui.runtime.preflight import check_run, runnable
 from tui.runtime.protocol import InputSource, InputSpec, RunRequest, RunResult
+from tui.runtime.quantization import dequantize, quantize, representable
 from tui.runtime.session import load_model
 from tui.storage import Stores
 from tui.storage.cache import ModelCache
@@ -123,16 +124,17 @@ def compare_arrays(a: Any, b: Any) -> dict[str, Any]:
     how many rows' top-1 and top-5 classes agree; or the problem that stopped the comparison."""
     import numpy as np
 
+    none = {"max_abs": 0.0, "max_rel": 0.0, "mean_abs": 0.0}
     if a.shape != b.shape:
         return {"problem": f"shapes differ: {tuple(a.shape)} and {tuple(b.shape)}"}
-    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
-        same = a.shape == b.shape and bool(np.all(a == b))
-        return {} if same else {"problem": f"{int(np.sum(a != b))} of {a.size} values differ"}
+    if a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":  # strings, complex: equal or not
+        differ = int(np.sum(a != b))
+        return none if not differ else {"problem": f"{differ} of {a.size} values differ"}
     x, y = a.astype(np.float64), b.astype(np.float64)
     if x.size == 0:
-        return {"max_abs": 0.0, "max_rel": 0.0, "mean_abs": 0.0}
-    with np.errstate(invalid="ignore"):  # inf - inf: NaN, counted as the largest difference below
-        gap = np.abs(x - y)
+        return none
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN; equal values (the same infinity too) differ by 0
+        gap = np.where(x == y, 0.0, np.abs(x - y))
     gap = np.where(np.isnan(gap) & ~(np.isnan(x) & np.isnan(y)), np.inf, np.nan_to_num(gap, nan=0.0))
     out: dict[str, Any] = {"max_abs": float(gap.max()), "mean_abs": float(gap.mean()),
                            "max_rel": float((gap / np.maximum(np.abs(x), REL_FLOOR)).max())}  # fmt: skip
@@ -158,22 +160,6 @@ class MadeInput:
     source: str
 
 
-def quantize(real: Any, quantization: tuple[float, int], dtype: str) -> Any:
-    """Real values as a quantized tensor takes them: round(real / scale) + zero_point, clipped to the dtype."""
-    import numpy as np
-
-    scale, zero_point = quantization
-    info = np.iinfo(np.dtype(dtype))
-    return np.clip(np.round(real / scale) + zero_point, info.min, info.max).astype(dtype)
-
-
-def dequantize(value: Any, quantization: tuple[float, int]) -> Any:
-    import numpy as np
-
-    scale, zero_point = quantization
-    return ((value.astype(np.float64) - zero_point) * scale).astype(np.float32)
-
-
 def made_inputs(specs: Sequence[InputSpec], given: dict[str, InputSource], seed: int, folder: Path,
                 max_bytes: int) -> dict[str, MadeInput]:  # fmt: skip
     """Each input of A made once (the user's source, else seeded random numbers; empty text for
@@ -188,16 +174,21 @@ def made_inputs(specs: Sequence[InputSpec], given: dict[str, InputSource], seed:
         if source.source in {"random", "normal", "uniform"}:
             source = replace(source, seed=seed)
         as_real = spec.quantization is not None and spec.name not in given
+        # A quantized input's own values: reals it can represent (uniform over its range), so neither side
+        # is fed values the other clips.
         wanted = replace(spec, dtype="float32", quantization=None) if as_real else spec
+        drawn = replace(source, source="uniform") if as_real else source
         try:
-            array = make_input(wanted.to_json(), source.to_json(), max_bytes)
+            array = make_input(wanted.to_json(), drawn.to_json(), max_bytes)
         except InputError as error:
             raise TfscopeError(f"{error}.", "Fix that input.", title="Bad input") from error
         real = fed = folder / f"input-{i}.npy"
         if spec.quantization is not None:
+            if as_real:
+                low, high = representable(spec.quantization, spec.dtype)
+                array = quantize(low + (high - low) * array, spec.quantization, spec.dtype)
             real = folder / f"input-{i}-real.npy"
-            np.save(real, array if as_real else dequantize(array, spec.quantization), allow_pickle=False)
-            array = quantize(array, spec.quantization, spec.dtype) if as_real else array
+            np.save(real, dequantize(array, spec.quantization), allow_pickle=False)  # exactly what A's ints mean
         np.save(fed, array, allow_pickle=False)
         named = source.source + (f" (seed {source.seed})" if source.source in {"random", "normal", "uniform"} else "")
         made[spec.name] = MadeInput(fed, real, spec, tuple(int(d) for d in array.shape), named)
@@ -214,10 +205,13 @@ def fed_to_b(made: MadeInput, spec: InputSpec, a: str, folder: Path) -> tuple[Pa
         return made.fed, ""
     if spec.quantization is not None and spec.dtype != "string":
         path = folder / f"{made.fed.stem}-for-b.npy"
-        np.save(path, quantize(np.load(made.real, allow_pickle=False), spec.quantization, spec.dtype),
-                allow_pickle=False)  # fmt: skip
+        real = np.load(made.real, allow_pickle=False)
+        np.save(path, quantize(real, spec.quantization, spec.dtype), allow_pickle=False)
         scale, zero_point = spec.quantization
-        return path, f"quantized for B (scale {scale:.4g}, zero point {zero_point})"
+        low, high = representable(spec.quantization, spec.dtype)
+        clipped = int(np.sum((real < low) | (real > high)))
+        outside = f"; {clipped} of {real.size} values outside its range were clipped" if clipped else ""
+        return path, f"quantized for B (scale {scale:.4g}, zero point {zero_point}){outside}"
     if made.spec.quantization is not None and spec.dtype == "float32":
         return made.real, "dequantized for B"
     raise TfscopeError(

@@ -23,6 +23,7 @@ from tui.formats.serving_layout import newest_version
 from tui.formatting import format_count, format_size, printable
 from tui.messages import (
     DetailsFetched,
+    DiffRequested,
     FolderClassified,
     ListingFinished,
     LocationResolved,
@@ -510,7 +511,6 @@ class BrowserScreen(Screen[None]):
         """A folder of numbered versions: its two newest; else the marked model against the highlighted one;
         else this level's two newest versions."""
         from tui.formats.serving_layout import serving_versions
-        from tui.screens.diff import DiffScreen
 
         pair: tuple[Location, Location] | None = None
         if entry.is_dir and (versions := serving_versions(self.stores.for_location(entry.location), entry.location)):
@@ -520,11 +520,13 @@ class BrowserScreen(Screen[None]):
         if pair is None and marked is None and self.location is not None:
             versions = serving_versions(self.stores.for_location(self.location), self.location)
             pair = (versions[-2], versions[-1]) if len(versions) >= 2 else None
+        if get_current_worker().is_cancelled:
+            return
         if pair is None:
             self.app.call_from_thread(self.notify, "Mark a model with m first, then press D on the other (or on "
                                       "a folder of numbered versions).", severity="warning", timeout=4)  # fmt: skip
             return
-        self.app.call_from_thread(self.app.push_screen, DiffScreen(self.services, *pair))
+        self.post_message(DiffRequested(pair[1], against=pair[0]))
 
     def action_go_up(self) -> None:
         if self.location is None:

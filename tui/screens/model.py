@@ -182,7 +182,7 @@ class ModelScreen(ModelLoading):
         signature = (
             next((s for s in self.loaded.signatures if s.name == request.signature), None) if self.loaded else None
         )
-        known = [i.name for i in signature.inputs] if signature else []
+        known = {i.name: i.dtype for i in signature.inputs} if signature else {}
         inputs, notes = with_media_settings(self.info.card if self.info else None, request.inputs, None, known)
         for note in notes:
             self.notify(note + ".", timeout=6, markup=False)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from textual.suggester import Suggester
@@ -21,6 +22,10 @@ class PathSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if "/" not in value or value.startswith(("gs://", "[", "{")):
             return None
+        return await asyncio.to_thread(self._first_match, value)  # a slow mount must not freeze the UI
+
+    @staticmethod
+    def _first_match(value: str) -> str | None:
         folder, _, start = value.rpartition("/")
         where = os.path.expanduser(folder or "/")
         try:
