@@ -64,7 +64,7 @@ class VariablesTab(Vertical):
         cursor = table.cursor_row
         variables = self._ordered()
         rows = [
-            {"name": v.name + (f" = {v.model_path}" if v.model_path else ""), "shape": format_shape(v.shape),
+            {"name": f"{v.model_path} (saved as {v.name})" if v.model_path else v.name, "shape": format_shape(v.shape),
              "dtype": v.dtype, "size": f"{v.size:,}", "bytes": format_size(v.nbytes),
              "trainable": yes_no(v.trainable), "group": v.group}
             for v in variables
