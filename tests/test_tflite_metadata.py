@@ -134,7 +134,7 @@ def test_inspect_shows_the_card_over_gs_in_text_and_json(models: Path, uploader:
 def test_audio_content_and_files_named_but_not_attached(models: Path) -> None:
     card = inspect(models / "audio.tflite").card
     assert card is not None and card.name == "listener"
-    assert card.inputs[0].content == "audio 16000 Hz, 1 channel"
+    assert card.inputs[0].content == "audio 16000 Hz, 1 channel" and card.inputs[0].sample_rate == 16000
     missing, words = card.outputs[0].files
     assert (missing.name, missing.size) == ("missing.txt", None) and (words.kind, words.size) == ("vocabulary", 4)
     assert card.outputs[0].labels == ()  # the label file is named, not attached: no names made up

@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     """`tfscope run`: check the request against the metadata, load, run, print per-output stats and timings."""
     from tui.formats.card_report import output_labels
     from tui.formats.inspect import inspect_model
-    from tui.formats.labels import read_label_asset
+    from tui.formats.labels import read_label_asset, read_label_file
     from tui.launch import open_cache, open_stores
     from tui.runtime.host import RuntimeHost
     from tui.runtime.media import with_media_settings
@@ -250,7 +250,10 @@ def run(args: argparse.Namespace) -> int:
         inputs, notes = with_media_settings(info.card, inputs, args.normalize, runnable_inputs(info, signature))
         for note in notes:
             print(f"tfscope: {note}.", file=sys.stderr)
-        given_labels = read_label_file(stores, args.labels) if args.labels else None  # a bad path: before TF
+        given_labels = None
+        if args.labels:  # a bad path is a message before TensorFlow starts
+            labels_at = parse_location(args.labels)
+            given_labels = read_label_file(stores.for_location(labels_at), labels_at)
         location = info.location  # a folder named without its slash resolves to the folder
         cache = open_cache(settings)
         host = RuntimeHost()
@@ -337,7 +340,9 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
     """A gs:// .npy/.npz, picture or clip input downloaded into `downloads` (a folder the caller removes),
     refused over `max_bytes` before a byte is written (and never more than its listed size), then its
     headers checked as a local file's are, before TensorFlow starts."""
-    if source.source not in ("npy", "image", "audio") or not source.path or not source.path.startswith("gs://"):
+    from tui.runtime.inputs import FILE_SOURCES
+
+    if source.source not in FILE_SOURCES or not source.path or not source.path.startswith("gs://"):
         return source
     from dataclasses import replace
 
@@ -359,15 +364,6 @@ def fetched(name: str, source: InputSource, stores: Stores, downloads: Path, max
         raise TfscopeError(str(error).replace(str(dest), source.path) + ".", "Fix that input.",
                            title="Bad input") from error  # fmt: skip
     return replace(source, path=str(dest))
-
-
-def read_label_file(stores: Stores, path: str) -> tuple[str, ...]:
-    """`--labels FILE` (local or gs://): one class name per line, read up to the label-file bound."""
-    from tui.formats.labels import read_label_file as read_labels
-    from tui.storage import parse_location
-
-    location = parse_location(path)
-    return read_labels(stores.for_location(location), location)
 
 
 def format_run(result: RunResult, labels: dict[str, tuple[str, ...]] | None = None) -> str:

@@ -29,19 +29,18 @@ def _file_json(f: AttachedFile) -> dict[str, Any]:
     return {"name": f.name, "kind": f.kind, "size": f.size, "description": f.description, "locale": f.locale or None}
 
 
+def values_text(v: tuple[float, ...]) -> str:
+    """`127.5`, or `[123.675, 116.28, 103.53]` for one value per channel (four at most, then `...`)."""
+    if len(v) == 1:
+        return f"{v[0]:g}"
+    return "[" + ", ".join(f"{x:g}" for x in v[:4]) + (", ..." if len(v) > 4 else "") + "]"
+
+
 def normalization_text(note: TensorNote) -> str:
     """`(x - 127.5) / 127.5`, per channel where the model gives one value per channel."""
     if not note.mean and not note.std:
         return ""
-
-    def values(v: tuple[float, ...]) -> str:
-        return (
-            f"{v[0]:g}"
-            if len(v) == 1
-            else "[" + ", ".join(f"{x:g}" for x in v[:4]) + (", ..." if len(v) > 4 else "") + "]"
-        )
-
-    return f"(x - {values(note.mean or (0.0,))}) / {values(note.std or (1.0,))}"
+    return f"(x - {values_text(note.mean or (0.0,))}) / {values_text(note.std or (1.0,))}"
 
 
 def note_text(note: TensorNote) -> str:

@@ -189,6 +189,8 @@ class TensorNote:
     std: tuple[float, ...] = ()
     """Normalization: the model takes (value - mean) / std, per channel (or one for all)."""
     value_range: tuple[int, int] | None = None
+    sample_rate: int | None = None
+    """Audio: the samples a second the model takes."""
     files: tuple[AttachedFile, ...] = ()
     labels: tuple[str, ...] = ()
     """The class names of its `labels` file, when the model carries one (at most MAX_LABELS)."""

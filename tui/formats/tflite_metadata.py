@@ -139,8 +139,8 @@ def _note(tensor: Any, attached: dict[str, int], schema: Any, text: Text, budget
             mean = tuple(float(v) for v in _values(options.MeanAsNumpy()))
             std = tuple(float(v) for v in _values(options.StdAsNumpy()))
             break  # the first normalization is the one a model applies
-    content, value_range = _content(tensor.Content(), schema)
-    return TensorNote(text(tensor.Name()), text(tensor.Description()), content, mean, std, value_range,
+    content, value_range, rate = _content(tensor.Content(), schema)
+    return TensorNote(text(tensor.Name()), text(tensor.Description()), content, mean, std, value_range, rate,
                       _files(tensor, attached, text, budget))  # fmt: skip
 
 
@@ -149,31 +149,31 @@ def _values(array: Any) -> Any:
     return () if isinstance(array, int) else array[:MAX_VALUES]
 
 
-def _content(content: Any, schema: Any) -> tuple[str, tuple[int, int] | None]:
-    """What the tensor holds, in words, and the range of dimensions it spans (ValueRange)."""
+def _content(content: Any, schema: Any) -> tuple[str, tuple[int, int] | None, int | None]:
+    """What the tensor holds, in words; the range of dimensions it spans (ValueRange); an audio sample rate."""
     if content is None:
-        return "", None
+        return "", None, None
     kind, table = content.ContentPropertiesType(), content.ContentProperties()
     value_range = content.Range()
     span = (int(value_range.Min()), int(value_range.Max())) if value_range is not None else None
     kinds = schema.ContentProperties
     if table is None or kind == kinds.NONE:
-        return "", span
+        return "", span, None
     if kind == kinds.ImageProperties:
         image = schema.ImageProperties()
         image.Init(table.Bytes, table.Pos)
         color = {1: "RGB", 2: "grayscale"}.get(image.ColorSpace(), "")
         size = image.DefaultSize()
         dims = f" {size.Width()}x{size.Height()}" if size is not None and size.Width() else ""
-        return " ".join(filter(None, ["image", color])) + dims, span
+        return " ".join(filter(None, ["image", color])) + dims, span, None
     if kind == kinds.AudioProperties:
         audio = schema.AudioProperties()
         audio.Init(table.Bytes, table.Pos)
-        channels = audio.Channels()
-        return f"audio {audio.SampleRate()} Hz, {channels} channel" + ("s" if channels != 1 else ""), span
+        channels, rate = audio.Channels(), audio.SampleRate()
+        return f"audio {rate} Hz, {channels} channel" + ("s" if channels != 1 else ""), span, rate or None
     if kind == kinds.BoundingBoxProperties:
-        return "bounding boxes", span
-    return "feature", span
+        return "bounding boxes", span, None
+    return "feature", span, None
 
 
 def _files(owner: Any, attached: dict[str, int], text: Text, budget: Budget) -> tuple[AttachedFile, ...]:

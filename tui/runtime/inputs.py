@@ -20,6 +20,8 @@ from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 AUDIO_SUFFIXES = (".wav",)
 """What `source_from_text` takes for a picture or a clip (decoded by runtime/media.py)."""
+FILE_SOURCES = ("npy", "image", "audio")
+"""Sources read from a file: a local path, or a gs:// one downloaded first."""
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui.formats.card_report import values_text
 from tui.formats.model_info import ModelCard, TensorNote
 from tui.formatting import format_size
 from tui.runtime.input_checks import InputError, fits_limit, regular_file
@@ -35,15 +36,20 @@ class MediaError(InputError):
     """A picture or clip that cannot be an input; the message names the input and the file."""
 
 
+def _within_limit(name: str, path: str, max_bytes: int) -> None:
+    """A regular file no bigger than one input may be: it is read whole before it is decoded."""
+    size = regular_file(name, path)
+    if size > max_bytes:
+        raise MediaError(f"input '{name}': {path} is {format_size(size)}, more than the {format_size(max_bytes)} "
+                         "limit for one input: raise it with --max-input-mb")  # fmt: skip
+
+
 def measure_image(name: str, path: str, max_bytes: int) -> tuple[int, int]:
     """(width, height) from the header alone; refused when it is not a picture tfscope decodes, or
     when decoding it would take more than `max_bytes` (as RGBA bytes) or MAX_PIXELS."""
     from PIL import Image, UnidentifiedImageError
 
-    size = regular_file(name, path)
-    if size > max_bytes:
-        raise MediaError(f"input '{name}': {path} is {format_size(size)}, more than the {format_size(max_bytes)} "
-                         "limit for one input: raise it with --max-input-mb")  # fmt: skip
+    _within_limit(name, path, max_bytes)
     try:
         with Image.open(path) as image:  # lazy: the header only
             kind, (width, height) = image.format, image.size
@@ -65,10 +71,7 @@ def measure_wav(name: str, path: str, max_bytes: int) -> tuple[int, int, int]:
     """(sample rate, channels, frames) from a WAV header; refused unless 16-bit PCM within the limit."""
     import wave
 
-    size = regular_file(name, path)
-    if size > max_bytes:
-        raise MediaError(f"input '{name}': {path} is {format_size(size)}, more than the {format_size(max_bytes)} "
-                         "limit for one input: raise it with --max-input-mb")  # fmt: skip
+    _within_limit(name, path, max_bytes)
     try:
         with wave.open(path, "rb") as clip:
             rate, channels, width, frames = (
@@ -198,7 +201,7 @@ def with_media_settings(card: ModelCard | None, inputs: dict[str, InputSource], 
             elif note is not None and (note.mean or note.std):
                 mean, std = note.mean or (0.0,), note.std or (1.0,)
                 notes.append(f"input '{name}': normalized as the model's metadata says, (x - mean) / std with "
-                             f"mean {_values(mean)}, std {_values(std)}")  # fmt: skip
+                             f"mean {values_text(tuple(mean))}, std {values_text(tuple(std))}")  # fmt: skip
             else:
                 mean, std = NORMALIZATIONS[DEFAULT_NORMALIZATION]
                 if known.get(name, "float32").startswith("float"):
@@ -207,7 +210,7 @@ def with_media_settings(card: ModelCard | None, inputs: dict[str, InputSource], 
                                  "expects another")  # fmt: skip
             out[name] = replace(source, mean=tuple(mean), std=tuple(std))
         else:
-            rate = _declared_rate(note)
+            rate = note.sample_rate if note is not None else None
             if rate is not None:
                 out[name] = replace(source, rate=rate)
                 notes.append(f"input '{name}': resampled, if it must be, to the {rate} Hz the model declares")
@@ -221,14 +224,3 @@ def _note_for(card: ModelCard | None, name: str, known: dict[str, str]) -> Tenso
     if name in by_name:
         return by_name[name]
     return card.inputs[0] if len(card.inputs) == 1 and len(known) == 1 else None
-
-
-def _declared_rate(note: TensorNote | None) -> int | None:
-    if note is None or not note.content.startswith("audio "):
-        return None
-    rate = note.content.split()[1]
-    return int(rate) if rate.isdigit() and int(rate) > 0 else None
-
-
-def _values(values: tuple[float, ...]) -> str:
-    return ", ".join(f"{v:g}" for v in values[:4]) + (", ..." if len(values) > 4 else "")

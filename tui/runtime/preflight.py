@@ -14,7 +14,7 @@ from tui.formats.model_info import DTYPE_BYTES, ModelInfo, Shape
 from tui.formats.report import finding_lines
 from tui.formatting import format_shape
 from tui.runtime.input_checks import InputError, fits_limit
-from tui.runtime.inputs import check_json, measure_npy
+from tui.runtime.inputs import FILE_SOURCES, check_json, measure_npy
 from tui.runtime.media import measure_image, measure_wav
 from tui.runtime.protocol import MAX_INPUT_BYTES, InputSource
 
@@ -143,7 +143,7 @@ def _check_source(spec: Expected, source: InputSource) -> None:
     if source.source == "text" and spec.dtype != "string":
         raise TfscopeError(f"input '{name}' ({spec.dtype}): '{source.value}' is not a value tfscope knows.",
                            f"Give one of: {SOURCES}.", title="Bad input")  # fmt: skip
-    local = source.source in ("npy", "image", "audio") and source.path and not source.path.startswith("gs://")
+    local = source.source in FILE_SOURCES and source.path and not source.path.startswith("gs://")
     if local and not os.path.isfile(str(source.path)):
         raise TfscopeError(f"input '{name}': there is no file {source.path}.",
                            "Check the path (it is read from this machine).", title="Bad input")  # fmt: skip
