@@ -27,6 +27,8 @@ from tui.storage.cache import ModelCache
 
 TOLERANCE = 1e-5
 """Outputs agree when no element differs by more than this (absolute), unless the user says otherwise."""
+SEEDED = frozenset({"random", "normal", "uniform"})
+"""Sources made from the seed: --seed sets theirs, and the report names it."""
 REL_FLOOR = 1e-6
 """Relative differences divide by |A| but never by less than this: a value near zero is not a huge ratio."""
 
@@ -171,7 +173,7 @@ def made_inputs(specs: Sequence[InputSpec], given: dict[str, InputSource], seed:
     for i, spec in enumerate(specs):
         default = InputSource("zeros" if spec.dtype == "string" else "random", seed=seed)
         source = given.get(spec.name, default)
-        if source.source in {"random", "normal", "uniform"}:
+        if source.source in SEEDED:
             source = replace(source, seed=seed)
         as_real = spec.quantization is not None and spec.name not in given
         # A quantized input's own values: reals it can represent (uniform over its range), so neither side
@@ -190,7 +192,7 @@ def made_inputs(specs: Sequence[InputSpec], given: dict[str, InputSource], seed:
             real = folder / f"input-{i}-real.npy"
             np.save(real, dequantize(array, spec.quantization), allow_pickle=False)  # exactly what A's ints mean
         np.save(fed, array, allow_pickle=False)
-        named = source.source + (f" (seed {source.seed})" if source.source in {"random", "normal", "uniform"} else "")
+        named = source.source + (f" (seed {source.seed})" if source.source in SEEDED else "")
         made[spec.name] = MadeInput(fed, real, spec, tuple(int(d) for d in array.shape), named)
     return made
 
